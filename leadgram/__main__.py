@@ -1,0 +1,5 @@
+import sys
+
+from leadgram.cli import main
+
+sys.exit(main())
