@@ -13,7 +13,8 @@ DEFAULT_DB_URL = "sqlite+aiosqlite:///./leadgram.db"
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=False)
+    # Empty values (as in a copied .env.example) mean "not set".
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=False, env_ignore_empty=True)
 
     database_url: str = DEFAULT_DB_URL
     redis_url: str | None = None
