@@ -190,4 +190,6 @@ class Alert(Base):
     status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | sending | sent | dropped
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When a sender claimed it (pending -> sending); a claim older than the lease is recovered after a crash.
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     detail: Mapped[dict[str, Any] | None] = mapped_column(JSONList)

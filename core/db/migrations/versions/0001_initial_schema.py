@@ -114,6 +114,7 @@ def upgrade() -> None:
     sa.Column('status', sa.String(length=16), nullable=False),
     sa.Column('created_at', core.db.types.UTCDateTime(timezone=True), nullable=False),
     sa.Column('sent_at', core.db.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('claimed_at', core.db.types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('detail', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=True),
     sa.ForeignKeyConstraint(['contact_id'], ['contacts.id'], name=op.f('fk_alerts_contact_id_contacts'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_alerts_user_id_users'), ondelete='CASCADE'),
