@@ -1,0 +1,105 @@
+"""Typed Instagram Graph errors. Decided on `error.code` (Graph's contract), not on the HTTP status."""
+
+from __future__ import annotations
+
+from typing import Any
+
+TOKEN_CODES = frozenset({190, 102})
+THROTTLE_CODES = frozenset({4, 17, 32, 613, 80002, 80006})
+TRANSIENT_CODES = frozenset({1, 2})
+OBJECT_MISSING_SUBCODE = 33
+DEFAULT_RETRY_AFTER = 60.0
+
+
+class GraphError(Exception):
+    """Base of every Graph failure. The message is Graph's own text, never a URL (URLs carry the token)."""
+
+    def __init__(self, message: str, *, code: int | None = None, subcode: int | None = None,
+                 status: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+        self.subcode = subcode
+        self.status = status
+
+    def __str__(self) -> str:
+        tag = f"code {self.code}" if self.code is not None else f"HTTP {self.status}" if self.status else "network"
+        sub = f"/{self.subcode}" if self.subcode is not None else ""
+        return f"{self.message} ({tag}{sub})"
+
+
+class TokenInvalid(GraphError):
+    """Expired (subcode 463), revoked, or unparseable token: the creator must reconnect."""
+
+    @property
+    def expired(self) -> bool:
+        return self.subcode == 463
+
+
+class RateLimited(GraphError):
+    """Throttled: do not retry before `retry_after` seconds (retrying extends a throttle)."""
+
+    def __init__(self, message: str, *, retry_after: float = DEFAULT_RETRY_AFTER, **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.retry_after = retry_after
+
+
+class PermissionDenied(GraphError):
+    """Codes 10 and 200-299: a permission is missing; a configuration problem, not retried."""
+
+
+class BadRequest(GraphError):
+    """Code 100 and other client errors: a bug or a deleted object; not retried."""
+
+
+class NotFound(BadRequest):
+    """Code 100 / subcode 33: the object does not exist (or is not visible to this token)."""
+
+
+class GraphUnavailable(GraphError):
+    """Network errors, 5xx and codes 1/2 that outlived the bounded retries."""
+
+
+def classify(body: Any, status: int, retry_after: float | None) -> GraphError:
+    """Map a Graph error envelope (or a bare HTTP failure) to its typed exception."""
+    err = body.get("error") if isinstance(body, dict) else None
+    if not isinstance(err, dict):
+        return _from_status(status, retry_after)
+    code = _int(err.get("code"))
+    sub = _int(err.get("error_subcode"))
+    msg = str(err.get("message") or "Graph error")[:300]
+    kw: dict[str, Any] = {"code": code, "subcode": sub, "status": status}
+    if code in TOKEN_CODES:
+        return TokenInvalid(msg, **kw)
+    if code in THROTTLE_CODES or status == 429:
+        return RateLimited(msg, retry_after=retry_after or DEFAULT_RETRY_AFTER, **kw)
+    if code == 10 or (code is not None and 200 <= code <= 299):
+        return PermissionDenied(msg, **kw)
+    if code in TRANSIENT_CODES or (code is None and status >= 500):
+        return GraphUnavailable(msg, **kw)
+    if code == 100 and sub == OBJECT_MISSING_SUBCODE:
+        return NotFound(msg, **kw)
+    if status >= 500:
+        return GraphUnavailable(msg, **kw)
+    return BadRequest(msg, **kw)
+
+
+def _from_status(status: int, retry_after: float | None) -> GraphError:
+    if status == 429:
+        return RateLimited("Too many requests", retry_after=retry_after or DEFAULT_RETRY_AFTER, status=status)
+    if status >= 500:
+        return GraphUnavailable(f"Graph server error {status}", status=status)
+    if status == 404:
+        return NotFound("Not found", status=status)
+    return BadRequest(f"Unexpected Graph answer {status}", status=status)
+
+
+def is_retryable(exc: GraphError) -> bool:
+    return isinstance(exc, GraphUnavailable)
+
+
+def _int(value: Any) -> int | None:
+    try:
+        return int(value) if value is not None else None
+    except (TypeError, ValueError):
+        return None
