@@ -6,11 +6,19 @@ a job that runs twice finds `is_hot` already set and records nothing the second 
 
 from __future__ import annotations
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from core.db.models import Alert, Contact, User
+from sqlalchemy import and_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from core.db.engine import transaction
+from core.db.models import Alert, Contact, ScoringRun, User
 from core.rules import is_hot
-from core.timeutil import utcnow
+from core.timeutil import as_utc, utcnow
 
 
 async def on_scored(session: AsyncSession, user: User, contact: Contact) -> bool:
@@ -28,3 +36,177 @@ async def on_scored(session: AsyncSession, user: User, contact: Contact) -> bool
     session.add(Alert(user_id=user.id, contact_id=contact.id, episode=contact.hot_episode,
                       status="pending", created_at=utcnow()))
     return True
+
+
+# ---------------------------------------------------------------- delivery (claimed by the alert job)
+
+# A claim older than this is a sender that crashed mid-send: the alert goes back to pending.
+CLAIM_LEASE = timedelta(minutes=5)
+# While a scoring run is still finding hot leads, hold alerts (up to this long) so they become one digest.
+RUN_HOLD_MAX = timedelta(seconds=60)
+RUN_HOLD_STEP = timedelta(seconds=3)
+DROPPED = "dropped"
+
+
+@dataclass(frozen=True)
+class AlertItem:
+    """What a push message shows about one hot lead (plain data: rendering lives in bot/notify.py)."""
+
+    alert_id: int
+    contact_id: int
+    name: str | None
+    username: str | None
+    score: int | None
+    sentiment: str | None
+    reason: str | None
+    next_action: str | None
+    last_message: str | None
+    last_message_at: datetime | None
+
+
+@dataclass(frozen=True)
+class Claim:
+    """Outcome of one claim: alerts to send now, or a time to look again (quiet hours, running scoring)."""
+
+    chat_id: int | None = None
+    items: tuple[AlertItem, ...] = ()
+    retry_at: datetime | None = None
+
+
+def in_quiet_hours(user: User, now: datetime) -> bool:
+    """Quiet hours are local wall-clock hours [start, end) in the creator's timezone; may span midnight."""
+    start, end = user.quiet_start_hour, user.quiet_end_hour
+    if start == end:
+        return False
+    hour = as_utc(now).astimezone(_zone(user.timezone)).hour
+    return start <= hour < end if start < end else (hour >= start or hour < end)
+
+
+def quiet_ends_at(user: User, now: datetime) -> datetime:
+    """The next local `quiet_end_hour:00` after `now`, in UTC (DST handled by zoneinfo)."""
+    local = as_utc(now).astimezone(_zone(user.timezone))
+    end = local.replace(hour=user.quiet_end_hour, minute=0, second=0, microsecond=0)
+    if end <= local:
+        end = (local + timedelta(days=1)).replace(hour=user.quiet_end_hour, minute=0, second=0, microsecond=0)
+    # Re-attach the zone after the date change so a DST switch gets the right offset.
+    return as_utc(end.replace(tzinfo=_zone(user.timezone)))
+
+
+def _zone(name: str | None) -> ZoneInfo:
+    try:
+        return ZoneInfo(name or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+async def claim_due(sessions: async_sessionmaker[AsyncSession], user_id: int, now: datetime) -> Claim:
+    """Claim the creator's pending alerts for sending (pending -> sending), or say when to look again.
+
+    The conditional UPDATE is the exactly-once guard: two senders racing for a row cannot both claim it.
+    """
+    async with transaction(sessions) as session:
+        user = await session.get(User, user_id)
+        if user is None:
+            return Claim()
+        await _recover_stale(session, user_id, now)
+        if not user.alerts_enabled or user.chat_id is None:
+            await _drop_pending(session, user_id)
+            return Claim()
+        rows = await _pending_rows(session, user_id)
+        if not rows:
+            return Claim()
+        if in_quiet_hours(user, now):
+            return Claim(retry_at=quiet_ends_at(user, now))
+        hold = await _run_hold(session, user_id, rows, now)
+        if hold is not None:
+            return Claim(retry_at=hold)
+        items = [await _claim_one(session, user, alert, contact, now) for alert, contact in rows]
+        return Claim(chat_id=user.chat_id, items=tuple(item for item in items if item is not None))
+
+
+async def _pending_rows(session: AsyncSession, user_id: int) -> list[tuple[Alert, Contact]]:
+    stmt = (
+        select(Alert, Contact)
+        .join(Contact, and_(Contact.id == Alert.contact_id, Contact.user_id == Alert.user_id))
+        .where(Alert.user_id == user_id, Alert.status == "pending")
+        .order_by(Alert.created_at, Alert.id)
+    )
+    return [(row[0], row[1]) for row in (await session.execute(stmt)).all()]
+
+
+async def _run_hold(
+    session: AsyncSession, user_id: int, rows: list[tuple[Alert, Contact]], now: datetime
+) -> datetime | None:
+    """While a scoring run is active, wait (bounded) so its hot leads arrive as one digest."""
+    running = await session.execute(
+        select(ScoringRun.id).where(ScoringRun.user_id == user_id, ScoringRun.status == "running").limit(1)
+    )
+    if running.first() is None:
+        return None
+    oldest = min(as_utc(alert.created_at) for alert, _ in rows)
+    if now - oldest >= RUN_HOLD_MAX:
+        return None
+    return min(now + RUN_HOLD_STEP, oldest + RUN_HOLD_MAX)
+
+
+async def _claim_one(
+    session: AsyncSession, user: User, alert: Alert, contact: Contact, now: datetime
+) -> AlertItem | None:
+    # Still news? The contact may have cooled, re-heated (a newer episode), or the threshold changed.
+    current = (contact.is_hot and contact.hot_episode == alert.episode
+               and is_hot(contact.sentiment, contact.lead_score, user.alert_threshold))
+    status = "sending" if current else DROPPED
+    result = await session.execute(
+        update(Alert).where(Alert.id == alert.id, Alert.status == "pending")
+        .values(status=status, claimed_at=now).execution_options(synchronize_session=False)
+    )
+    if not current or result.rowcount != 1:  # type: ignore[attr-defined]
+        return None
+    return AlertItem(
+        alert_id=alert.id, contact_id=contact.id, name=contact.name, username=contact.username,
+        score=contact.lead_score, sentiment=contact.sentiment, reason=contact.score_reason,
+        next_action=contact.next_action, last_message=contact.last_message,
+        last_message_at=contact.last_message_at,
+    )
+
+
+async def _recover_stale(session: AsyncSession, user_id: int, now: datetime) -> None:
+    await session.execute(
+        update(Alert).where(Alert.user_id == user_id, Alert.status == "sending", Alert.claimed_at < now - CLAIM_LEASE)
+        .values(status="pending", claimed_at=None).execution_options(synchronize_session=False)
+    )
+
+
+async def _drop_pending(session: AsyncSession, user_id: int) -> None:
+    # Alerts off means off: what piled up is not sent later when they are switched back on.
+    await session.execute(
+        update(Alert).where(Alert.user_id == user_id, Alert.status == "pending")
+        .values(status=DROPPED).execution_options(synchronize_session=False)
+    )
+
+
+async def finish(
+    sessions: async_sessionmaker[AsyncSession], user_id: int, alert_ids: Sequence[int], status: str, now: datetime,
+    message_id: int | None = None,
+) -> int:
+    """Settle claimed alerts: "sent" (delivered), "pending" (retry later) or "dropped" (undeliverable)."""
+    if not alert_ids:
+        return 0
+    values: dict[str, Any] = {"status": status}
+    if status == "sent":
+        values.update(sent_at=now, detail={"message_id": message_id})
+    if status == "pending":
+        values.update(claimed_at=None)
+    async with transaction(sessions) as session:
+        result = await session.execute(
+            update(Alert).where(Alert.user_id == user_id, Alert.id.in_(list(alert_ids)), Alert.status == "sending")
+            .values(**values).execution_options(synchronize_session=False)
+        )
+        return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def users_with_pending(sessions: async_sessionmaker[AsyncSession]) -> list[int]:
+    """Creators with alerts waiting (held by quiet hours, or a sender that crashed): the scheduler re-kicks them."""
+    async with sessions() as session:
+        stmt = select(Alert.user_id).where(Alert.status.in_(("pending", "sending"))).distinct()
+        return sorted(int(uid) for uid in (await session.execute(stmt)).scalars())
