@@ -11,9 +11,11 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+import httpx
 from sqlalchemy import or_, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from core.clients.instagram import InstagramClient
 from core.crypto import TokenCipher
 from core.db.engine import transaction
 from core.db.models import User
@@ -136,3 +138,12 @@ def sync_blocked(user: User, now: datetime) -> str | None:
     if user.ig_backoff_until is not None and as_utc(user.ig_backoff_until) > now:
         return "backed_off"
     return None
+
+
+def graph_refresher(http: httpx.AsyncClient, base: str, version: str) -> Refresher:
+    """The real refresher: Graph's `refresh_access_token` through the Instagram client."""
+
+    async def refresh(token: str) -> tuple[str, int]:
+        return await InstagramClient(http, token, base=base, version=version).refresh_token()
+
+    return refresh
