@@ -123,3 +123,12 @@ async def send_alerts(bot: Bot, pacer: SendPacer, chat_id: int, items: Sequence[
 
 async def send_reconnect_notice(bot: Bot, pacer: SendPacer, chat_id: int) -> int:
     return await send_paced(bot, pacer, chat_id, RECONNECT_TEXT)
+
+
+def make_push_bot(token: str, api_base: str) -> Bot:
+    """A Bot for workers that only push (alerts, notices), pointed at Telegram or a stand-in."""
+    from aiogram.client.session.aiohttp import AiohttpSession
+    from aiogram.client.telegram import TelegramAPIServer
+
+    session = AiohttpSession(api=TelegramAPIServer.from_base(api_base))
+    return Bot(token, session=session)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from aiogram import Bot
 from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError
 
 from bot import notify
@@ -20,11 +21,24 @@ from workers.enqueue import enqueue_alerts_at
 
 log = logging.getLogger(__name__)
 
-def _pacer(ctx: dict[str, Any]) -> SendPacer:
+def pacer_of(ctx: dict[str, Any]) -> SendPacer:
+    """One pacer per worker process, on the queue's Redis (shared by every worker)."""
     if "send_pacer" not in ctx:
         ctx["send_pacer"] = SendPacer(ctx["redis"], clock=ctx.get("clock", utcnow))
     pacer: SendPacer = ctx["send_pacer"]
     return pacer
+
+
+def bot_of(ctx: dict[str, Any]) -> Bot:
+    """The worker's push-only Bot: ctx["bot"] when startup made one, else built once from settings."""
+    if "bot" not in ctx:
+        settings = ctx["settings"]
+        if settings.telegram_bot_token is None:
+            raise RuntimeError("TELEGRAM_BOT_TOKEN is not set: cannot push alerts")
+        ctx["bot"] = notify.make_push_bot(settings.telegram_bot_token.get_secret_value(), settings.telegram_api_base)
+        ctx["owns_bot"] = True
+    bot: Bot = ctx["bot"]
+    return bot
 
 
 async def deliver_alerts(ctx: dict[str, Any], user_id: int) -> dict[str, Any]:
@@ -38,7 +52,7 @@ async def deliver_alerts(ctx: dict[str, Any], user_id: int) -> dict[str, Any]:
         return {"sent": 0}
     ids = [item.alert_id for item in claim.items]
     try:
-        message_id = await notify.send_alerts(ctx["bot"], _pacer(ctx), claim.chat_id, claim.items)
+        message_id = await notify.send_alerts(bot_of(ctx), pacer_of(ctx), claim.chat_id, claim.items)
     except (TelegramForbiddenError, TelegramBadRequest) as exc:
         # Blocked the bot or the chat is gone: retrying cannot help; keep the record, do not resend.
         log.warning("alerts for user %s undeliverable: %s", user_id, exc)
