@@ -12,6 +12,7 @@ from collections.abc import Sequence
 # Subcommand name -> module. Each module defines `register(parser)` and `async def run(args) -> int`.
 COMMANDS: dict[str, str] = {
     "db": "leadgram.commands.db",
+    "scheduler": "leadgram.commands.scheduler",
 }
 
 
