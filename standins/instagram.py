@@ -16,7 +16,7 @@ import secrets
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web
@@ -334,25 +334,3 @@ def _int(value: str | None, default: int) -> int:
         return int(value) if value else default
     except ValueError:
         return default
-
-
-# ---------------------------------------------------------------- data sets
-
-
-def synthetic(n_conversations: int, n_messages: int, *, now: datetime | None = None,
-              account_id: str = "17841400000000001", username: str = "bench.account") -> Dataset:
-    """Plain generated threads (benches, paging tests): conversation i is i minutes old."""
-    now = now or datetime.now(UTC)
-    ds = Dataset(account_id=account_id, username=username)
-    for i in range(n_conversations):
-        lead = f"69{i:013d}"
-        conv = SConversation(id=f"c{i}", participants=[{"id": account_id, "username": username},
-                                                       {"id": lead, "username": f"lead_{i}"}])
-        top = now - timedelta(minutes=i + 1)
-        for j in range(n_messages):
-            sender = account_id if j % 3 == 1 else lead
-            conv.messages.append(SMessage(id=f"m{i}_{j}", from_id=sender, text=f"message {j} in thread {i}",
-                                          created=top - timedelta(seconds=30 * j)))
-        conv.updated = top
-        ds.conversations.append(conv)
-    return ds

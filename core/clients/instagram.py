@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -114,7 +114,7 @@ class InstagramClient:
 
     async def conversations(
         self, *, limit: int | None = None, messages_limit: int = MESSAGES_PER_CONVERSATION
-    ) -> AsyncIterator[list[IgConversation]]:
+    ) -> AsyncGenerator[list[IgConversation], None]:
         """Pages of conversations, most recently active first, following `paging.next` verbatim."""
         fields = f"participants,updated_time,messages.limit({messages_limit}){{{MESSAGE_FIELDS}}}"
         params: dict[str, Any] | None = {

@@ -1,0 +1,48 @@
+"""Which Instagram a creator reads: the bundled demo account or the real Graph API with their token."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import httpx
+
+from core.clients.demo import demo_client
+from core.clients.instagram import InstagramClient
+from core.config import Settings
+from core.crypto import TokenCipher
+from core.db.models import CLI_CREATOR_ID, User
+
+
+class NotConnected(Exception):
+    """The creator has no usable Instagram connection; the message says what to do."""
+
+
+def uses_env_token(user: User, settings: Settings) -> bool:
+    """The CLI creator (single-creator self-hosting) reads the account of IG_ACCESS_TOKEN."""
+    return user.telegram_id == CLI_CREATOR_ID and settings.ig_access_token is not None
+
+
+def graph_client(http: httpx.AsyncClient, token: str, settings: Settings, user_id: str = "me") -> InstagramClient:
+    return InstagramClient(http, token, base=settings.ig_api_base, version=settings.ig_api_version,
+                           user_id=user_id)
+
+
+@asynccontextmanager
+async def instagram_source(
+    user: User, settings: Settings, cipher: TokenCipher, http: httpx.AsyncClient,
+) -> AsyncIterator[InstagramClient]:
+    """Yields the client for this creator, or raises NotConnected."""
+    if uses_env_token(user, settings):
+        assert settings.ig_access_token is not None
+        yield graph_client(http, settings.ig_access_token.get_secret_value(), settings, settings.ig_user_id)
+    elif user.ig_source == "demo":
+        async with demo_client(user.niche, http=http) as client:
+            yield client
+    elif user.ig_source == "graph" and user.ig_token_encrypted:
+        token = cipher.decrypt(user.ig_token_encrypted)
+        if token is None:
+            raise NotConnected("the stored Instagram token cannot be decrypted (SECRET_KEY changed): reconnect")
+        yield graph_client(http, token, settings)
+    else:
+        raise NotConnected("no Instagram account connected")
