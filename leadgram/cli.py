@@ -12,6 +12,9 @@ from collections.abc import Sequence
 # Subcommand name -> module. Each module defines `register(parser)` and `async def run(args) -> int`.
 COMMANDS: dict[str, str] = {
     "db": "leadgram.commands.db",
+    "sync": "leadgram.commands.sync",
+    "contacts": "leadgram.commands.contacts",
+    "demo": "leadgram.commands.demo",
     "scheduler": "leadgram.commands.scheduler",
 }
 

@@ -37,6 +37,10 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+# httpx logs every request URL at INFO, and Graph URLs carry the access token (also inside paging.next).
+for _noisy in ("httpx", "httpcore"):
+    if logging.getLogger(_noisy).getEffectiveLevel() < logging.WARNING:
+        logging.getLogger(_noisy).setLevel(logging.WARNING)
 
 Sleep = Callable[[float], Awaitable[None]]
 MESSAGE_FIELDS = "id,created_time,from,to,message,attachments"

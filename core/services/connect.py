@@ -38,3 +38,10 @@ async def connect_token(
         "ig_username": account.username, "ig_token_expires_at": expires_at, "ig_token_refreshed_at": stamp,
     }
     await session.execute(update(User).where(User.id == user_id).values(**values))
+
+
+async def connect_env(session: AsyncSession, user_id: int, *, now: datetime | None = None) -> None:
+    """The CLI creator reading IG_ACCESS_TOKEN: the token stays in the environment, never in the database."""
+    values = _fresh(now or utcnow()) | {"ig_source": "graph", "ig_token_encrypted": None, "ig_account_id": None,
+                                        "ig_username": None, "ig_token_expires_at": None}
+    await session.execute(update(User).where(User.id == user_id).values(**values))
