@@ -78,6 +78,7 @@ def synthetic(n_conversations: int, n_messages: int, *, now: datetime | None = N
 
 
 HOSTILE_ACCOUNT = "17841400000000999"
+LONG_TEXT = "x" * 9992 + "THE-END🔚"  # exactly 10,000 characters
 
 
 def hostile(*, now: datetime | None = None) -> Dataset:
@@ -103,13 +104,13 @@ def hostile(*, now: datetime | None = None) -> Dataset:
          [("😍😍😍 how much?? 👩‍👩‍👧", None)], 2, lead_first=True)
     conv("rtl", {"id": "h3", "username": "arabic.user", "name": "\u202eمحمد\u202c"},
          [("مرحبا، كم السعر؟ \u200f", None), ("שלום", None)], 3)
-    conv("long", {"id": "h4", "username": "long.writer"}, [("x" * 9990 + "THE-END🔚", None)], 4)
+    conv("long", {"id": "h4", "username": "long.writer"}, [(LONG_TEXT, None)], 4)
     conv("attach", {"id": "h5", "username": "pics.only"}, [(None, "image"), ("", "video"), (None, "share")], 5)
     conv("empty", {"id": "h6", "username": "empty.thread"}, [], 6)
     conv("nouser", {"id": "h7"}, [("no username here", None)], 7)
     ds.profiles["h7"] = {"name": "Profile Only", "username": "from.profile", "profile_pic": "https://cdn.x/h7.jpg"}
     conv("self", {"id": HOSTILE_ACCOUNT, "username": "hostile.account"}, [("note to self", None)], 8)
-    conv("nulltext", {"id": "h9", "username": "null.text"}, [(None, None), ("after null", None)], 9)
+    conv("nulltext", {"id": "h9", "username": "null.text"}, [(None, None), ("beside a null", None)], 9)
     for k in range(10, 14):
         conv(f"plain{k}", {"id": f"h{k}", "username": f"plain_{k}"}, [(f"hello {k}", None)], k)
     return ds

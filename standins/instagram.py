@@ -118,8 +118,9 @@ class InstagramStandin:
         return sum(self.calls.values())
 
     def fail_next(self, *faults: str) -> None:
-        """Queue faults for the next requests, one each: expired, invalid, permission, throttle:<code>,
-        http429, http500, code:<n> (an HTTP 500 with that Graph code), drop (close the connection)."""
+        """Queue faults for the next requests, one each: pass (answer normally), expired, invalid, permission,
+        throttle:<code>, http429, http500, code:<n> (an HTTP 500 with that Graph code), drop (close the
+        connection)."""
         self.faults.extend(faults)
 
     def add_message(self, conversation_id: str, text: str | None, *, from_id: str | None = None,
@@ -178,6 +179,8 @@ class InstagramStandin:
         if not self.faults:
             return None
         kind = self.faults.pop(0)
+        if kind == "pass":  # lets a test aim a fault at the Nth request
+            return None
         self.calls["fault"] += 1
         if kind == "drop":
             assert request.transport is not None
