@@ -106,6 +106,17 @@ async def send_document(world: World, p: dict[str, Any]) -> Any:
     return await _send_media(world, p, "document")
 
 
+@handler("getFile")
+async def get_file(world: World, p: dict[str, Any]) -> Any:
+    stored = world.files.get(p["file_id"])
+    if stored is None:
+        raise bad_request("invalid file_id")
+    info: dict[str, Any] = {"file_id": p["file_id"], "file_unique_id": f"u{p['file_id']}"}
+    if isinstance(stored, Upload):
+        info.update(file_size=len(stored.data), file_path=p["file_id"])
+    return info
+
+
 def _edit_target(world: World, p: dict[str, Any]) -> Message:
     if "inline_message_id" in p:
         raise bad_request("inline messages are not supported by the stand-in")

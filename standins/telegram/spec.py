@@ -82,15 +82,24 @@ class _Checker:
         self.uploads = uploads
 
     def check(self, types: list[str], value: Any, path: str) -> Any:
-        last: ApiError | None = None
+        failures: dict[str, ApiError] = {}
         for type_name in types:
             try:
                 return self.one(type_name, value, path)
             except ApiError as exc:
-                last = exc
-        if len(types) == 1 and last is not None:
-            raise last
-        raise bad_request(f'field "{path}" must be of type {" or ".join(types)}')
+                failures[type_name] = exc
+        if len(types) == 1:
+            raise failures[types[0]]
+        raise self.best_error(failures, value, path)
+
+    def best_error(self, failures: dict[str, ApiError], value: Any, path: str) -> ApiError:
+        """For object unions (reply_markup) report the alternative the object's keys point at."""
+        decoded = _decode_json(value, path) if all(t in self.spec.types for t in failures) else None
+        if isinstance(decoded, dict):
+            fitting = [t for t in failures if set(decoded) <= _field_names(self.spec.types[t])]
+            if len(fitting) == 1:
+                return failures[fitting[0]]
+        return bad_request(f'field "{path}" must be of type {" or ".join(failures)}')
 
     def one(self, type_name: str, value: Any, path: str) -> Any:
         scalar = _SCALARS.get(type_name)
@@ -146,6 +155,10 @@ class _Checker:
             except ApiError as exc:
                 last = exc
         raise last
+
+
+def _field_names(spec_type: dict[str, Any]) -> set[str]:
+    return {f["name"] for f in spec_type.get("fields", [])}
 
 
 def _constant_of(spec_type: dict[str, Any]) -> tuple[str, str] | None:
