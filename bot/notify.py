@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 from aiogram import Bot, html
 from aiogram.exceptions import TelegramRetryAfter
-from aiogram.types import InlineKeyboardMarkup
+from aiogram.types import InlineKeyboardMarkup, LinkPreviewOptions
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.callbacks import card_callback, chat_callback, hot_list_callback
@@ -23,6 +23,7 @@ MAX_CHARS = 4096
 DIGEST_BUDGET = 3800  # leaves room for the header and the "+N more" line
 DIGEST_BUTTONS = 8
 MAX_RETRY_AFTER_TRIES = 5
+NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 
 
 def _who(item: AlertItem) -> str:
@@ -108,7 +109,7 @@ async def send_paced(
         await pacer.wait(chat_id)
         try:
             message = await bot.send_message(chat_id, text, parse_mode="HTML", reply_markup=markup,
-                                             disable_web_page_preview=True)
+                                             link_preview_options=NO_PREVIEW)
             return message.message_id
         except TelegramRetryAfter as exc:
             # Telegram asked us to wait: book the chat until then; the next wait() sleeps it out.

@@ -14,7 +14,8 @@ from core.db import repo
 from core.db.engine import transaction
 from core.db.models import User
 from core.services import tokens
-from standins.instagram import InstagramStandin, synthetic
+from standins.ig_data import synthetic
+from standins.instagram import InstagramStandin
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 CIPHER = TokenCipher("test-secret")

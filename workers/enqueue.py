@@ -22,12 +22,19 @@ async def enqueue_alerts(redis: Any, user_id: int, now: datetime | None = None,
                          window: float = ALERT_WINDOW_S) -> bool:
     """Call after writing alert rows (scoring, sync). True when this call created the job."""
     job_id, run_at = alert_job_id(user_id, now or utcnow(), window)
-    job = await redis.enqueue_job("deliver_alerts", user_id, _job_id=namespaced(redis, job_id), _defer_until=run_at)
+    job = await redis.enqueue_job("deliver_alerts", user_id, _job_id=namespaced(redis, job_id),
+                                  _defer_until=_future(run_at))
     return job is not None
 
 
 async def enqueue_alerts_at(redis: Any, user_id: int, at: datetime) -> bool:
     """A look-again at a fixed time (end of quiet hours, end of a scoring hold): one job per creator and time."""
     job_id = f"alerts:{user_id}:at:{int(at.timestamp())}"
-    job = await redis.enqueue_job("deliver_alerts", user_id, _job_id=namespaced(redis, job_id), _defer_until=at)
+    job = await redis.enqueue_job("deliver_alerts", user_id, _job_id=namespaced(redis, job_id),
+                                  _defer_until=_future(at))
     return job is not None
+
+
+def _future(at: datetime) -> datetime | None:
+    # arq schedules on Redis wall time; a time already past (an injected clock, a late worker) means "now".
+    return at if at > datetime.now(UTC) else None

@@ -1,0 +1,120 @@
+"""The scheduled sync job: dead tokens stop syncing and notify once, throttled accounts back off,
+tokens near expiry are refreshed first. Real Graph and Telegram stand-ins, injected clock."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+from arq import create_pool
+from arq.connections import RedisSettings
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.notify import make_push_bot
+from core.config import load_settings
+from core.crypto import TokenCipher
+from core.db import repo
+from core.db.engine import transaction
+from core.db.models import Contact, User
+from core.services.sendrate import SendPacer
+from standins.ig_data import synthetic
+from standins.instagram import InstagramStandin
+from standins.telegram import TelegramStandin
+from workers.jobs.sync import sync_creator
+from workers.scheduler import tick
+
+CHAT = 6001
+NOW = datetime.now(UTC).replace(microsecond=0)
+SECRET = "sync-job-test-secret"
+
+
+class FakeTime:
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+
+@pytest.fixture
+async def ctx(sessions: async_sessionmaker[AsyncSession], redis_url: str, unique: str
+              ) -> AsyncIterator[dict[str, Any]]:
+    async with InstagramStandin(synthetic(3, 4)) as ig, TelegramStandin() as tg, httpx.AsyncClient() as http:
+        tg.user(CHAT)
+        pool = await create_pool(RedisSettings.from_dsn(redis_url), default_queue_name=unique)
+        clock = FakeTime(NOW)
+        bot = make_push_bot(tg.token, tg.base_url)
+        settings = load_settings(ig_api_base=ig.base_url, secret_key=SECRET)
+        yield {"sessions": sessions, "redis": pool, "bot": bot, "clock": clock, "tg": tg, "ig": ig, "http": http,
+               "settings": settings, "send_pacer": SendPacer(pool, prefix=unique, clock=clock, sleep=clock.sleep)}
+        await bot.session.close()
+        keys = [k async for k in pool.scan_iter(match=f"*{unique}*")]
+        if keys:
+            await pool.delete(*keys)
+        await pool.aclose()
+
+
+async def _creator(ctx: dict[str, Any], expires_in: timedelta = timedelta(days=40),
+                   issued_ago: timedelta = timedelta(days=20)) -> int:
+    ig: InstagramStandin = ctx["ig"]
+    async with transaction(ctx["sessions"]) as s:
+        user = await repo.ensure_user(s, telegram_id=CHAT, chat_id=CHAT)
+        user.ig_source, user.ig_status = "graph", "ok"
+        user.ig_token_encrypted = TokenCipher(SECRET).encrypt(ig.token)
+        user.ig_account_id = ig.data.account_id
+        user.ig_token_expires_at, user.ig_token_refreshed_at = NOW + expires_in, NOW - issued_ago
+        await s.flush()
+        s.add(Contact(user_id=user.id, instagram_id="kept", name="Kept lead", tags=["vip"]))
+        return user.id
+
+
+async def _user(ctx: dict[str, Any], uid: int) -> User:
+    async with ctx["sessions"]() as s:
+        user = await s.get(User, uid)
+        assert user is not None
+        return user
+
+
+async def test_expired_token_stops_sync_and_tells_the_creator_once(ctx: dict[str, Any]) -> None:
+    uid = await _creator(ctx)
+    ctx["ig"].expired = True  # Graph answers 190/463 from now on
+    assert await sync_creator(ctx, uid) == {"stopped": "expired"}
+    user = await _user(ctx, uid)
+    assert user.ig_status == "expired" and user.ig_reconnect_notified
+    calls = ctx["ig"].total_calls
+    assert await sync_creator(ctx, uid) == {"skipped": "stopped"}  # a later slot: not even tried
+    assert ctx["ig"].total_calls == calls
+    tick_result = await tick(ctx["redis"], ctx["sessions"], NOW + timedelta(hours=1), interval_minutes=10)
+    assert tick_result.skipped == {uid: "stopped"} and tick_result.enqueued == []
+    [notice] = ctx["tg"].user(CHAT).chat
+    assert "/connect" in notice.text and ctx["tg"].errors == []
+    async with ctx["sessions"]() as s:  # nothing deleted
+        assert (await s.execute(select(func.count()).select_from(Contact))).scalar_one() == 1
+
+
+async def test_throttled_account_is_backed_off_not_hammered(ctx: dict[str, Any]) -> None:
+    uid = await _creator(ctx)
+    ctx["ig"].fail_next("throttle:4")
+    result = await sync_creator(ctx, uid)
+    assert result["stopped"] == "rate_limited"
+    user = await _user(ctx, uid)
+    assert user.ig_backoff_until is not None and user.ig_backoff_until > NOW
+    calls = ctx["ig"].total_calls
+    assert await sync_creator(ctx, uid) == {"skipped": "backed_off"}
+    assert ctx["ig"].total_calls == calls and ctx["tg"].user(CHAT).chat == []
+
+
+async def test_undecryptable_token_stops_and_notifies_once(ctx: dict[str, Any]) -> None:
+    uid = await _creator(ctx)
+    ctx["settings"] = load_settings(ig_api_base=ctx["ig"].base_url, secret_key="a-rotated-key")
+    ctx.pop("cipher", None)
+    assert await sync_creator(ctx, uid) == {"stopped": "not_connected"}
+    assert await sync_creator(ctx, uid) == {"skipped": "stopped"}
+    assert len(ctx["tg"].user(CHAT).chat) == 1
