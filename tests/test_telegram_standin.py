@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import aiohttp
@@ -13,7 +13,12 @@ from aiogram import Bot, Dispatcher, F, Router
 from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
-from aiogram.exceptions import TelegramBadRequest, TelegramConflictError, TelegramRetryAfter
+from aiogram.exceptions import (
+    TelegramBadRequest,
+    TelegramConflictError,
+    TelegramForbiddenError,
+    TelegramRetryAfter,
+)
 from aiogram.filters import Command
 from aiogram.types import (
     BotCommand,
@@ -55,9 +60,9 @@ def keyboard(*rows: list[tuple[str, str]]) -> InlineKeyboardMarkup:
     )
 
 
-async def started(tg: TelegramStandin, user_id: int = ANN) -> None:
-    """Telegram only lets a bot write to users who opened the chat."""
-    await tg.user(user_id).send("/start")
+def started(tg: TelegramStandin, user_id: int = ANN) -> None:
+    """Telegram only lets a bot write to users who opened the chat; tg.user() is such a user."""
+    tg.user(user_id)
 
 
 async def raw_call(tg: TelegramStandin, method: str, **fields: Any) -> tuple[int, dict[str, Any]]:
@@ -71,7 +76,7 @@ async def raw_call(tg: TelegramStandin, method: str, **fields: Any) -> tuple[int
 
 
 async def test_send_edit_delete_as_the_user_sees_it(tg: TelegramStandin, bot: Bot) -> None:
-    await started(tg)
+    started(tg)
     user = tg.user(ANN)
     sent = await bot.send_message(ANN, "<b>Ann</b> &amp; <i>co</i> 🙂", reply_markup=keyboard([("Next ›", "p:2")]))
     assert sent.text == "Ann & co 🙂"
@@ -91,12 +96,12 @@ async def test_send_edit_delete_as_the_user_sees_it(tg: TelegramStandin, bot: Bo
 
 
 async def test_message_ids_increase_per_chat_and_replies_carry_the_original(tg: TelegramStandin, bot: Bot) -> None:
-    await started(tg)
-    await started(tg, 2002)
+    started(tg)
+    started(tg, 2002)
     first = await bot.send_message(ANN, "one")
     prompt = await bot.send_message(ANN, "New tag?", reply_markup=ForceReply(input_field_placeholder="tag"))
     other = await bot.send_message(2002, "hello")
-    assert first.message_id < prompt.message_id and other.message_id == 2  # after the user's /start
+    assert first.message_id < prompt.message_id and other.message_id == 1  # ids are per chat
     answer = await tg.user(ANN).reply(prompt.message_id, "vip")
     updates = await bot.get_updates(timeout=0)
     replies = [u.message for u in updates if u.message and u.message.message_id == answer.message_id]
@@ -107,14 +112,14 @@ async def test_message_ids_increase_per_chat_and_replies_carry_the_original(tg: 
 
 
 async def test_exactly_4096_characters_after_parsing_pass(tg: TelegramStandin, bot: Bot) -> None:
-    await started(tg)
+    started(tg)
     await bot.send_message(ANN, "<b>" + "x" * 4090 + "</b>&lt;&gt;&amp;!!!")
     assert len(tg.user(ANN).last.text) == 4096  # type: ignore[union-attr]
     assert tg.errors == []
 
 
 async def test_photo_by_url_and_csv_document_upload(tg: TelegramStandin, bot: Bot) -> None:
-    await started(tg)
+    started(tg)
     user = tg.user(ANN)
     photo = await bot.send_photo(ANN, "https://example.com/a.jpg", caption="<b>Ann</b>",
                                  reply_markup=keyboard([("🏷 tags", "t:1")]))
@@ -131,7 +136,7 @@ async def test_photo_by_url_and_csv_document_upload(tg: TelegramStandin, bot: Bo
 
 
 async def test_commands_chat_action_and_callback_answer(tg: TelegramStandin, bot: Bot) -> None:
-    await started(tg)
+    started(tg)
     commands = [BotCommand(command="contacts", description="Your leads"), BotCommand(command="help", description="?")]
     assert await bot.set_my_commands(commands)
     assert [c.command for c in await bot.get_my_commands()] == ["contacts", "help"]
@@ -165,7 +170,7 @@ async def test_commands_chat_action_and_callback_answer(tg: TelegramStandin, bot
     ],
 )
 async def test_bad_text_is_rejected_like_telegram(tg: TelegramStandin, bot: Bot, text: str, description: str) -> None:
-    await started(tg)
+    started(tg)
     with pytest.raises(TelegramBadRequest) as caught:
         await bot.send_message(ANN, text)
     assert description in caught.value.message
@@ -185,40 +190,48 @@ async def test_bad_text_is_rejected_like_telegram(tg: TelegramStandin, bot: Bot,
 async def test_bad_keyboards_are_rejected(
     tg: TelegramStandin, bot: Bot, button: InlineKeyboardButton, description: str
 ) -> None:
-    await started(tg)
+    started(tg)
     with pytest.raises(TelegramBadRequest, match=description):
         await bot.send_message(ANN, "hi", reply_markup=InlineKeyboardMarkup(inline_keyboard=[[button]]))
     assert len(tg.pop_errors()) == 1
 
 
 async def test_callback_data_of_64_bytes_passes(tg: TelegramStandin, bot: Bot) -> None:
-    await started(tg)
+    started(tg)
     await bot.send_message(ANN, "hi", reply_markup=keyboard([("ok", "é" * 32)]))
     assert tg.errors == []
 
 
 async def test_edit_and_delete_errors(tg: TelegramStandin, bot: Bot) -> None:
-    await started(tg)
-    await started(tg, 2002)
+    started(tg)
+    started(tg, 2002)
     msg = await bot.send_message(ANN, "<b>same</b>", reply_markup=keyboard([("a", "a")]))
-    cases = [
-        (bot.edit_message_text("<strong>same</strong>", chat_id=ANN, message_id=msg.message_id,
-                               reply_markup=keyboard([("a", "a")])), "message is not modified"),
-        (bot.edit_message_text("x", chat_id=ANN, message_id=999), "message to edit not found"),
-        (bot.edit_message_text("x", chat_id=2002, message_id=msg.message_id), "message to edit not found"),
-        (bot.edit_message_text("x", chat_id=ANN, message_id=1), "message can't be edited"),
-        (bot.delete_message(ANN, 999), "message to delete not found"),
-        (bot.send_message(31337, "x"), "chat not found"),
-        (bot.answer_callback_query("nope"), "query is too old"),
+    theirs = await tg.user(ANN).send("hello bot")
+    cases: list[tuple[Callable[[], Awaitable[object]], str]] = [
+        (lambda: bot.edit_message_text("<strong>same</strong>", chat_id=ANN, message_id=msg.message_id,
+                                       reply_markup=keyboard([("a", "a")])), "message is not modified"),
+        (lambda: bot.edit_message_reply_markup(chat_id=ANN, message_id=msg.message_id,
+                                               reply_markup=keyboard([("a", "a")])), "message is not modified"),
+        (lambda: bot.edit_message_text("x", chat_id=ANN, message_id=999), "message to edit not found"),
+        (lambda: bot.edit_message_text("x", chat_id=2002, message_id=msg.message_id), "message to edit not found"),
+        (lambda: bot.edit_message_text("x", chat_id=ANN, message_id=theirs.message_id), "message can't be edited"),
+        (lambda: bot.edit_message_caption(chat_id=ANN, message_id=msg.message_id, caption="c"), "no caption"),
+        (lambda: bot.delete_message(ANN, 999), "message to delete not found"),
+        (lambda: bot.send_message(31337, "x"), "chat not found"),
+        (lambda: bot.answer_callback_query("nope"), "query is too old"),
     ]
     for call, description in cases:
         with pytest.raises(TelegramBadRequest, match=description):
-            await call
+            await call()
     assert len(tg.pop_errors()) == len(cases)
+    assert await bot.delete_message(ANN, msg.message_id)
+    with pytest.raises(TelegramBadRequest, match="message to delete not found"):
+        await bot.delete_message(ANN, msg.message_id)
+    assert len(tg.pop_errors()) == 1
 
 
 async def test_structural_errors_from_the_spec(tg: TelegramStandin) -> None:
-    await started(tg)
+    started(tg)
     cases = [
         ("sendMessage", {"chat_id": str(ANN), "text": "hi", "colour": "red"}, 'unknown parameter "colour"'),
         ("sendMessage", {"chat_id": str(ANN)}, "message text is empty"),
@@ -245,6 +258,18 @@ async def test_structural_errors_from_the_spec(tg: TelegramStandin) -> None:
     assert len(tg.pop_errors()) == len(cases)
 
 
+async def test_users_who_never_started_or_blocked_the_bot(tg: TelegramStandin, bot: Bot) -> None:
+    tg.user(5005, started=False)
+    with pytest.raises(TelegramForbiddenError, match="bot can't initiate conversation with a user"):
+        await bot.send_message(5005, "hi")
+    await tg.user(5005).send("/start")
+    await bot.send_message(5005, "hi")
+    tg.user(5005).block()
+    with pytest.raises(TelegramForbiddenError, match="bot was blocked by the user"):
+        await bot.send_message(5005, "again")
+    assert [e.code for e in tg.pop_errors()] == [403, 403]
+
+
 async def test_unknown_method_and_wrong_token(tg: TelegramStandin) -> None:
     status, body = await raw_call(tg, "sendTelepathy", chat_id="1")
     assert (status, body) == (404, {"ok": False, "error_code": 404, "description": "Not Found"})
@@ -255,7 +280,7 @@ async def test_unknown_method_and_wrong_token(tg: TelegramStandin) -> None:
 
 
 async def test_answer_text_over_200_characters(tg: TelegramStandin, bot: Bot) -> None:
-    await started(tg)
+    started(tg)
     msg = await bot.send_message(ANN, "x", reply_markup=keyboard([("a", "a")]))
     press = await tg.user(ANN).press(msg.message_id, "a")
     with pytest.raises(TelegramBadRequest, match="MESSAGE_TOO_LONG"):
@@ -267,7 +292,7 @@ async def test_answer_text_over_200_characters(tg: TelegramStandin, bot: Bot) ->
 
 
 async def test_injected_429_then_success(tg: TelegramStandin, bot: Bot) -> None:
-    await started(tg)
+    started(tg)
     tg.fail_next("sendMessage", retry_after=1)
     with pytest.raises(TelegramRetryAfter) as caught:
         await bot.send_message(ANN, "alert")
@@ -279,7 +304,7 @@ async def test_injected_429_then_success(tg: TelegramStandin, bot: Bot) -> None:
 
 
 async def test_rate_limits_per_chat_with_injected_clock(tg: TelegramStandin, bot: Bot) -> None:
-    await started(tg)
+    started(tg)
     now = [1000.0]
     tg.enable_rate_limits(per_chat=1.0, burst=2.0, clock=lambda: now[0])
     await bot.send_message(ANN, "1")
@@ -418,7 +443,7 @@ async def test_webhook_with_wrong_secret_is_retried_not_lost(tg: TelegramStandin
 
 
 async def test_press_requires_the_button_but_press_raw_forges(tg: TelegramStandin, bot: Bot) -> None:
-    await started(tg)
+    started(tg)
     msg = await bot.send_message(ANN, "card", reply_markup=keyboard([("🎯 score", "s:1")]))
     user = tg.user(ANN)
     with pytest.raises(LookupError):
@@ -430,7 +455,7 @@ async def test_press_requires_the_button_but_press_raw_forges(tg: TelegramStandi
 
 
 async def test_renderer_numbers_buttons(tg: TelegramStandin, bot: Bot) -> None:
-    await started(tg)
+    started(tg)
     await bot.send_message(ANN, "<b>Contacts</b> page 1/3",
                            reply_markup=keyboard([("Ann", "c:1"), ("Bob", "c:2")], [("›", "p:2")]))
     last = tg.user(ANN).last

@@ -126,9 +126,12 @@ class TelegramStandin:
         loop_time = asyncio.get_running_loop().time
         self.world.rate = RateLimiter(clock or loop_time, per_chat, burst, overall)
 
-    def user(self, telegram_id: int, first_name: str = "Ann", username: str | None = None) -> SimUser:
+    def user(
+        self, telegram_id: int, first_name: str = "Ann", username: str | None = None, started: bool = True
+    ) -> SimUser:
+        """A user who has opened the chat with the bot (started=False: never did, so sends get 403)."""
         if telegram_id not in self._users:
-            self._users[telegram_id] = SimUser(self.world, telegram_id, first_name, username)
+            self._users[telegram_id] = SimUser(self.world, telegram_id, first_name, username, started)
         return self._users[telegram_id]
 
     def chat_messages(self, chat_id: int) -> list[Message]:

@@ -61,6 +61,7 @@ class ChatState:
     chat_id: int
     user: dict[str, Any]
     started: bool = False
+    blocked: bool = False
     messages: dict[int, Message] = field(default_factory=dict)
     next_id: int = 1
 

@@ -16,14 +16,16 @@ _callback_ids = itertools.count(1)
 
 
 class SimUser:
-    def __init__(self, world: World, telegram_id: int, first_name: str, username: str | None) -> None:
+    def __init__(
+        self, world: World, telegram_id: int, first_name: str, username: str | None, started: bool = True
+    ) -> None:
         self.world = world
         self.id = telegram_id
         self.user: dict[str, Any] = {"id": telegram_id, "is_bot": False, "first_name": first_name,
                                      "language_code": "en"}
         if username:
             self.user["username"] = username
-        world.chats.setdefault(telegram_id, ChatState(telegram_id, self.user))
+        world.chats.setdefault(telegram_id, ChatState(telegram_id, self.user, started=started))
         self._cursor = 0  # highest bot message id returned by next_message()
 
     @property
@@ -45,6 +47,11 @@ class SimUser:
         return self.state.messages[message_id]
 
     # what the user does -------------------------------------------------------------
+    def block(self, blocked: bool = True) -> None:
+        """The user blocks (or unblocks) the bot: sends then fail with 403 like Telegram."""
+        self.state.blocked = blocked
+        self.world.changed()
+
     async def send(self, text: str) -> Message:
         """A text message; a leading /command gets its bot_command entity as Telegram adds it."""
         return self._post(text, reply_to=None)

@@ -96,6 +96,8 @@ class World:
             raise bad_request("chat not found")
         if not chat.started:
             raise forbidden("bot can't initiate conversation with a user")
+        if chat.blocked:
+            raise forbidden("bot was blocked by the user")
         return chat
 
     def _lookup(self, chat_id: int | str) -> ChatState | None:
