@@ -38,3 +38,10 @@ async def enqueue_alerts_at(redis: Any, user_id: int, at: datetime) -> bool:
 def _future(at: datetime) -> datetime | None:
     # arq schedules on Redis wall time; a time already past (an injected clock, a late worker) means "now".
     return at if at > datetime.now(UTC) else None
+
+
+async def alerts_after_scoring(ctx: dict[str, Any], user_id: int) -> bool:
+    """For jobs that just wrote alert rows (scoring): schedule delivery, coalescing a burst into a digest.
+    `ctx["alert_window_s"]` overrides the window (benches, tests)."""
+    clock = ctx.get("clock", utcnow)
+    return await enqueue_alerts(ctx["redis"], user_id, clock(), ctx.get("alert_window_s", ALERT_WINDOW_S))
