@@ -467,6 +467,21 @@ async def test_renderer_numbers_buttons(tg: TelegramStandin, bot: Bot) -> None:
 # --- HTML parser and spec --------------------------------------------------------------------------------
 
 
+async def test_change_log_for_the_console(tg: TelegramStandin, bot: Bot) -> None:
+    started(tg)
+    user = tg.user(ANN)
+    pos, nothing = await user.changes(0, timeout=0.01)
+    assert nothing == []
+    card = await bot.send_photo(ANN, BufferedInputFile(b"\x89PNG", filename="a.png"), caption="<b>Ann</b> · 90",
+                                parse_mode="html", reply_markup=keyboard([("🎯 score", "s:1")]))
+    assert render_message(user.message(card.message_id)) == "[photo upload]\nAnn · 90\n[1] 🎯 score"
+    await bot.edit_message_caption(chat_id=ANN, message_id=card.message_id, caption="Ann · 95")
+    await bot.delete_message(ANN, card.message_id)
+    pos, seen = await user.changes(pos)
+    assert [kind for kind, _ in seen] == ["sent", "edited", "deleted"] and seen[1][1].text == "Ann · 95"
+    assert (await user.changes(pos, timeout=0.01))[1] == [] and tg.errors == []
+
+
 def test_html_parser_entities_in_utf16_units() -> None:
     text, entities = parse_html(
         '😀 <a href="https://x.org/?a=1&amp;b=2">link</a> <pre><code class="language-python">x</code></pre>'

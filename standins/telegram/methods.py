@@ -46,7 +46,7 @@ def _new_message(world: World, chat: ChatState, p: dict[str, Any], **fields: Any
     msg = Message(chat.new_id(), chat.chat_id, True, world.now(), reply_to=reply_to,
                   reply_markup=p.get("reply_markup"), parse_mode=p.get("parse_mode"), **fields)
     chat.messages[msg.message_id] = msg
-    world.changed()
+    world.record("sent", msg)
     return msg
 
 
@@ -85,7 +85,7 @@ async def _send_media(world: World, p: dict[str, Any], kind: str) -> Any:
     value = p[kind]
     file_id = _media_source(world, kind, value)
     stored = world.files[file_id]
-    fields: dict[str, Any] = {"kind": kind, "file_id": file_id, "caption": caption or None,
+    fields: dict[str, Any] = {"kind": kind, "file_id": file_id, "text": caption, "caption": caption or None,
                               "caption_entities": caption_entities, "html": p.get("caption", "")}
     if kind == "photo":
         fields["photo"] = stored
@@ -137,7 +137,7 @@ def _apply_edit(world: World, msg: Message, changes: dict[str, Any]) -> Any:
         setattr(msg, key, value)
     msg.edited += 1
     msg.edit_date = world.now()
-    world.changed()
+    world.record("edited", msg)
     return world.message_json(msg)
 
 
@@ -161,7 +161,7 @@ async def edit_message_caption(world: World, p: dict[str, Any]) -> Any:
         raise bad_request("there is no caption in the message to edit")
     caption, caption_entities = rules.check_caption(p.get("caption"), p.get("parse_mode"), p.get("caption_entities"))
     rules.check_reply_markup(p.get("reply_markup"))
-    changes = {"caption": caption or None, "caption_entities": caption_entities,
+    changes = {"text": caption, "caption": caption or None, "caption_entities": caption_entities,
                "reply_markup": p.get("reply_markup"), "html": p.get("caption", "")}
     return _apply_edit(world, msg, changes)
 
@@ -177,7 +177,7 @@ async def edit_message_reply_markup(world: World, p: dict[str, Any]) -> Any:
 async def delete_message(world: World, p: dict[str, Any]) -> Any:
     msg = world.message(world.chat_for(p["chat_id"]), p["message_id"], "message to delete not found")
     msg.deleted = True
-    world.changed()
+    world.record("deleted", msg)
     return True
 
 
@@ -186,9 +186,9 @@ async def delete_messages(world: World, p: dict[str, Any]) -> Any:
     chat = world.chat_for(p["chat_id"])
     for message_id in p["message_ids"]:
         msg = chat.messages.get(message_id)
-        if msg is not None:
+        if msg is not None and not msg.deleted:
             msg.deleted = True
-    world.changed()
+            world.record("deleted", msg)
     return True
 
 
@@ -242,7 +242,8 @@ async def generic(world: World, method: dict[str, Any], p: dict[str, Any]) -> An
         caption, entities = rules.check_caption(p.get("caption"), p.get("parse_mode"), p.get("caption_entities"))
         rules.check_reply_markup(p.get("reply_markup"))
         kind = method["name"]
-        msg = _new_message(world, chat, p, kind=kind, caption=caption or None, caption_entities=entities)
+        msg = _new_message(world, chat, p, kind=kind, text=caption, caption=caption or None,
+                           caption_entities=entities)
         return world.message_json(msg)
     if "Boolean" in returns:
         return True

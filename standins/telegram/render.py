@@ -20,8 +20,8 @@ def render_message(msg: Message, width: int = 72) -> str:
         lines.append(f"[document {msg.document.filename}, {len(msg.document.data)} bytes]")
     elif msg.kind not in ("text", "photo", "document"):
         lines.append(f"[{msg.kind}]")
-    if msg.content:
-        lines.append(msg.content)
+    if msg.text:
+        lines.append(msg.text)
     if msg.edited:
         lines.append("(edited)")
     lines.extend(_button_rows(msg, width))

@@ -31,9 +31,10 @@ def parse_text(text: str, parse_mode: str | None, entities: list[dict[str, Any]]
     """Plain text + entities after applying parse_mode (explicit entities win, as in Telegram)."""
     if entities is not None or not parse_mode:
         return text, list(entities or [])
-    if parse_mode not in PARSE_MODES:
-        raise bad_request("unsupported parse_mode")
-    if parse_mode == "HTML":
+    mode = {m.lower(): m for m in PARSE_MODES}.get(parse_mode.lower())
+    if mode is None:
+        raise bad_request(f"unsupported parse_mode \"{parse_mode}\"")
+    if mode == "HTML":
         return parse_html(text)
     # Markdown modes are not used by Leadgram; accepted as plain text rather than half-validated.
     return text, []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
@@ -21,6 +22,7 @@ from standins.telegram.state import Callback, CallRecord, Message
 from standins.telegram.users import SimUser
 from standins.telegram.world import RateLimiter, World
 
+log = logging.getLogger(__name__)
 MAX_UPLOAD = 50 * 1024 * 1024  # Telegram's upload limit for bots
 
 
@@ -169,6 +171,10 @@ class TelegramStandin:
             return self._reply(name, params, None, await self.call(name, params, uploads))
         except ApiError as exc:
             return self._reply(name, params, exc)
+        except Exception:
+            # A stand-in bug must fail the test loudly, never pass as a silent 500.
+            log.exception("stand-in crashed on %s", name)
+            return self._reply(name, params, ApiError(500, "Internal Server Error: stand-in crashed"))
         finally:
             if not long_poll:
                 self._activity(-1)

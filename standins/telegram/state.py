@@ -20,7 +20,7 @@ class Message:
     chat_id: int
     from_bot: bool
     date: int
-    text: str = ""
+    text: str = ""  # what the user reads: the text, or the caption of a media message (plain, entities applied)
     entities: list[dict[str, Any]] = field(default_factory=list)
     html: str = ""  # the source as the bot sent it (HTML when parse_mode=HTML)
     parse_mode: str | None = None
@@ -35,11 +35,6 @@ class Message:
     deleted: bool = False
     edited: int = 0  # how many times it was edited
     edit_date: int | None = None
-
-    @property
-    def content(self) -> str:
-        """Text for text messages, caption for media."""
-        return self.text if self.kind == "text" else self.caption or ""
 
     @property
     def buttons(self) -> list[list[Button]]:

@@ -71,6 +71,7 @@ class SimUser:
             msg.entities = [{"type": "bot_command", "offset": 0, "length": utf16_len(command)}]
         chat.messages[msg.message_id] = msg
         self.world.updates.push("message", self.world.message_json(msg))
+        self.world.log.append(("user", msg))
         self._touch()
         return msg
 
@@ -116,7 +117,7 @@ class SimUser:
                 return result
             remaining = deadline - loop.time()
             if remaining <= 0:
-                raise TimeoutError(f"condition not met in {timeout}s; chat: {[m.content[:80] for m in self.chat]}")
+                raise TimeoutError(f"condition not met in {timeout}s; chat: {[m.text[:80] for m in self.chat]}")
             await self.world.pulse.wait(remaining)
 
     async def next_message(self, timeout: float = 5.0) -> Message:  # noqa: ASYNC109
@@ -127,6 +128,20 @@ class SimUser:
         msg: Message = await self.wait_for(fresh, timeout)
         self._cursor = msg.message_id
         return msg
+
+    async def changes(self, since: int, timeout: float = 5.0) -> tuple[int, list[tuple[str, Message]]]:  # noqa: ASYNC109
+        """Bot-side changes to this chat ("sent"/"edited"/"deleted") after log position `since`.
+
+        Waits until there is at least one or `timeout` passes; returns the new position for the next call
+        (the console prints edits as they happen with this)."""
+        def fresh() -> list[tuple[str, Message]]:
+            return [(k, m) for k, m in self.world.log[since:] if m.chat_id == self.id and k != "user"]
+
+        try:
+            found: list[tuple[str, Message]] = await self.wait_for(fresh, timeout)
+        except TimeoutError:
+            found = []
+        return len(self.world.log), found
 
     async def wait_answered(self, callback: Callback, timeout: float = 5.0) -> dict[str, Any]:  # noqa: ASYNC109
         """The bot's answerCallbackQuery params (text, show_alert) for a press."""

@@ -14,6 +14,7 @@ from standins.telegram.spec import Upload
 from standins.telegram.state import Callback, CallRecord, ChatState, Message, Pulse, UpdateQueue
 
 COUNTED = ("send", "edit", "copy", "forward")  # method prefixes that count against flood limits
+NOT_COUNTED = ("sendchataction",)
 
 
 @dataclass
@@ -72,6 +73,7 @@ class World:
         self.failures: dict[str, list[ApiError]] = {}
         self.rate: RateLimiter | None = None
         self.pulse = Pulse()
+        self.log: list[tuple[str, Message]] = []  # ("sent" | "edited" | "deleted" | "user", message), in order
         self.active_poll: object | None = None  # the one getUpdates allowed to wait (a newer one wins)
         self.in_flight = 0  # API calls being handled now, long polls excluded (for wait_idle)
         self.last_activity = 0.0
@@ -87,6 +89,10 @@ class World:
 
     def changed(self) -> None:
         self.pulse.notify()
+
+    def record(self, kind: str, msg: Message) -> None:
+        self.log.append((kind, msg))
+        self.changed()
 
     # chats -----------------------------------------------------------------
     def chat_for(self, chat_id: int | str) -> ChatState:
@@ -120,7 +126,8 @@ class World:
         queued = self.failures.get(method.lower())
         if queued:
             raise queued.pop(0)
-        if self.rate is not None and method.lower().startswith(COUNTED) and "chat_id" in params:
+        name = method.lower()
+        if self.rate is not None and name.startswith(COUNTED) and name not in NOT_COUNTED and "chat_id" in params:
             chat = self._lookup(params["chat_id"])
             self.rate.take(chat.chat_id if chat else 0)
 
@@ -161,8 +168,8 @@ def _content_json(msg: Message) -> dict[str, Any]:
             "file_id": msg.file_id, "file_unique_id": f"u{msg.file_id}", "file_name": msg.document.filename,
             "mime_type": msg.document.content_type, "file_size": len(msg.document.data),
         }
-    if msg.caption:
-        body["caption"] = msg.caption
+    if msg.text:
+        body["caption"] = msg.text
         if msg.caption_entities:
             body["caption_entities"] = msg.caption_entities
     return body
