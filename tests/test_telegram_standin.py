@@ -416,6 +416,40 @@ async def test_webhook_delivery_with_secret_and_getupdates_conflict(tg: Telegram
         await runner.cleanup()
 
 
+async def test_webhook_answer_with_a_method_is_executed(tg: TelegramStandin, bot: Bot) -> None:
+    """aiogram can answer a webhook request with the method call itself (multipart body)."""
+    dp = Dispatcher()
+
+    @dp.message(Command("ping"))
+    async def ping(message: Message) -> Any:
+        return message.answer("<b>pong</b>")  # not awaited: sent back in the webhook response
+
+    app = web.Application()
+    SimpleRequestHandler(dp, bot, handle_in_background=False).register(app, path="/hook")
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    try:
+        await bot.set_webhook(f"http://127.0.0.1:{runner.addresses[0][1]}/hook")
+        user = tg.user(ANN)
+        await user.send("/ping")
+        assert (await user.next_message()).text == "pong" and tg.errors == []
+    finally:
+        await runner.cleanup()
+
+
+async def test_json_body_calls_are_validated_too(tg: TelegramStandin) -> None:
+    started(tg)
+    markup = {"inline_keyboard": [[{"text": "ok", "callback_data": "x" * 65}]]}
+    async with aiohttp.ClientSession() as http:
+        url = f"{tg.base_url}/bot{TOKEN}/sendMessage"
+        async with http.post(url, json={"chat_id": ANN, "text": "hi", "reply_markup": markup}) as resp:
+            assert resp.status == 400 and (await resp.json())["description"] == "Bad Request: BUTTON_DATA_INVALID"
+        async with http.post(url, json={"chat_id": ANN, "text": "hi", "disable_notification": True}) as resp:
+            assert (await resp.json())["result"]["text"] == "hi"
+    assert len(tg.pop_errors()) == 1
+
+
 async def test_webhook_with_wrong_secret_is_retried_not_lost(tg: TelegramStandin, bot: Bot) -> None:
     seen: list[str | None] = []
 
