@@ -118,6 +118,15 @@ async def test_exactly_4096_characters_after_parsing_pass(tg: TelegramStandin, b
     assert tg.errors == []
 
 
+async def test_text_is_trimmed_like_telegram_and_entities_follow(tg: TelegramStandin, bot: Bot) -> None:
+    started(tg)
+    sent = await bot.send_message(ANN, "\n  <b>hot</b> lead \n\n")
+    assert sent.text == "hot lead" and [(e.offset, e.length) for e in sent.entities or []] == [(0, 3)]
+    with pytest.raises(TelegramBadRequest, match="message is not modified"):
+        await bot.edit_message_text("<b>hot</b> lead", chat_id=ANN, message_id=sent.message_id)
+    assert len(tg.pop_errors()) == 1
+
+
 async def test_photo_by_url_and_csv_document_upload(tg: TelegramStandin, bot: Bot) -> None:
     started(tg)
     user = tg.user(ANN)

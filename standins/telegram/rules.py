@@ -6,8 +6,9 @@ import re
 from typing import Any
 
 from standins.telegram.errors import bad_request
-from standins.telegram.html import parse_html
+from standins.telegram.html import parse_html, utf16_len
 
+# Lengths are counted in characters (code points) of the parsed, trimmed text, as the Bot API docs say.
 MAX_TEXT = 4096
 MAX_CAPTION = 1024
 MAX_CALLBACK_DATA = 64
@@ -40,9 +41,25 @@ def parse_text(text: str, parse_mode: str | None, entities: list[dict[str, Any]]
     return text, []
 
 
+def trim(plain: str, entities: list[dict[str, Any]]) -> tuple[str, list[dict[str, Any]]]:
+    """Telegram strips leading/trailing whitespace from texts and captions; entities move and are clipped."""
+    stripped = plain.strip()
+    if stripped == plain:
+        return plain, entities
+    shift = utf16_len(plain[: len(plain) - len(plain.lstrip())])
+    end = utf16_len(stripped)
+    moved = []
+    for entity in entities:
+        start = max(entity["offset"] - shift, 0)
+        stop = min(entity["offset"] + entity["length"] - shift, end)
+        if stop > start:
+            moved.append({**entity, "offset": start, "length": stop - start})
+    return stripped, moved
+
+
 def check_message_text(text: str, parse_mode: str | None, entities: list[Any] | None) -> tuple[str, list[Any]]:
-    plain, parsed = parse_text(text, parse_mode, entities)
-    if not plain.strip():
+    plain, parsed = trim(*parse_text(text, parse_mode, entities))
+    if not plain:
         raise bad_request("message text is empty")
     if len(plain) > MAX_TEXT:
         raise bad_request("message is too long")
@@ -52,7 +69,7 @@ def check_message_text(text: str, parse_mode: str | None, entities: list[Any] | 
 def check_caption(caption: str | None, parse_mode: str | None, entities: list[Any] | None) -> tuple[str, list[Any]]:
     if caption is None:
         return "", []
-    plain, parsed = parse_text(caption, parse_mode, entities)
+    plain, parsed = trim(*parse_text(caption, parse_mode, entities))
     if len(plain) > MAX_CAPTION:
         raise bad_request("message caption is too long")
     return plain, parsed
