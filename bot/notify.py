@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 from aiogram import Bot, html
 from aiogram.exceptions import TelegramRetryAfter
-from aiogram.types import InlineKeyboardMarkup, LinkPreviewOptions
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.callbacks import card_callback, chat_callback, hot_list_callback
@@ -81,8 +81,8 @@ def digest_keyboard(items: Sequence[AlertItem]) -> InlineKeyboardMarkup:
     for item in ordered:
         label = one_line(item.name or item.username or "Lead", 24)
         kb.button(text=f"🔥 {label} · {_score(item)}", callback_data=card_callback(item.contact_id))
-    kb.button(text="All hot leads", callback_data=hot_list_callback())
-    kb.adjust(*([2] * (len(ordered) // 2)), 1) if len(ordered) > 1 else kb.adjust(1)
+    kb.adjust(2)
+    kb.row(InlineKeyboardButton(text="🔥 All hot leads", callback_data=hot_list_callback()))
     return kb.as_markup()
 
 
