@@ -273,10 +273,13 @@ async def test_users_who_never_started_or_blocked_the_bot(tg: TelegramStandin, b
         await bot.send_message(5005, "hi")
     await tg.user(5005).send("/start")
     await bot.send_message(5005, "hi")
+    await bot.get_updates(offset=-1, timeout=0)  # forget the /start
     tg.user(5005).block()
     with pytest.raises(TelegramForbiddenError, match="bot was blocked by the user"):
         await bot.send_message(5005, "again")
     assert [e.code for e in tg.pop_errors()] == [403, 403]
+    [update] = await bot.get_updates(offset=-1, timeout=0)
+    assert update.my_chat_member is not None and update.my_chat_member.new_chat_member.status == "kicked"
 
 
 async def test_unknown_method_and_wrong_token(tg: TelegramStandin) -> None:
@@ -326,6 +329,21 @@ async def test_rate_limits_per_chat_with_injected_clock(tg: TelegramStandin, bot
     assert [m.text for m in tg.user(ANN).chat] == ["1", "2", "3"] and tg.errors == []
 
 
+async def test_overall_rate_limit_across_chats(tg: TelegramStandin, bot: Bot) -> None:
+    now = [0.0]
+    tg.enable_rate_limits(per_chat=1.0, burst=3.0, overall=2.0, clock=lambda: now[0])
+    for chat_id in (1, 2, 3):
+        started(tg, chat_id)
+    await bot.send_message(1, "a")
+    await bot.send_message(2, "b")
+    with pytest.raises(TelegramRetryAfter):
+        await bot.send_message(3, "c")
+    assert await bot.send_chat_action(3, "typing")  # chat actions are not flood-counted
+    now[0] += 0.5
+    await bot.send_message(3, "c")
+    assert tg.errors == [] and len(tg.throttled) == 1
+
+
 # --- updates: polling, conflicts, webhook --------------------------------------------------------------
 
 
@@ -369,6 +387,19 @@ async def test_dispatcher_polling_end_to_end(tg: TelegramStandin, bot: Bot) -> N
     finally:
         await dp.stop_polling()
         await polling
+
+
+async def test_a_stopped_poller_does_not_block_the_next(tg: TelegramStandin, bot: Bot) -> None:
+    gone = asyncio.create_task(bot.get_updates(timeout=5))
+    await tg.user(ANN).wait_for(lambda: tg.world.active_poll is not None)
+    gone.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await gone
+    await tg.user(ANN).send("hi")
+    updates = await bot.get_updates(timeout=1)
+    assert [u.message.text for u in updates if u.message] == ["hi"]
+    assert await bot.get_updates(offset=updates[-1].update_id + 1, timeout=0) == []
+    assert tg.errors == []
 
 
 async def test_second_poller_gets_409(tg: TelegramStandin, bot: Bot) -> None:

@@ -6,6 +6,7 @@ for everything else) or as native JSON values (a JSON body); both are coerced to
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from dataclasses import dataclass
@@ -46,8 +47,8 @@ class Spec:
 
     @classmethod
     def load(cls, path: Path | str | None = None) -> Spec:
-        with open(path or default_spec_path(), encoding="utf-8") as fh:
-            return cls(json.load(fh))
+        """Parsed once per path and process (the file is 600 KB; specs are never mutated)."""
+        return _load(str(path or default_spec_path()))
 
     def method(self, name: str) -> dict[str, Any] | None:
         return self.methods.get(name.lower())
@@ -65,6 +66,12 @@ class Spec:
                 raise bad_request(_missing(name))
         checker = _Checker(self, uploads)
         return {key: checker.check(fields[key]["types"], value, key) for key, value in params.items()}
+
+
+@functools.lru_cache(maxsize=4)
+def _load(path: str) -> Spec:
+    with open(path, encoding="utf-8") as fh:
+        return Spec(json.load(fh))
 
 
 def _missing(name: str) -> str:

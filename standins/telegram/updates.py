@@ -41,6 +41,8 @@ async def _wait_for_updates(world: World, token: object, seconds: float) -> None
     while not world.updates.items:
         if world.active_poll is not token:
             raise conflict(TERMINATED)
+        if world.webhook is not None:  # set while this poll was waiting: updates now go to the webhook
+            raise conflict(WEBHOOK_ACTIVE)
         remaining = deadline - loop.time()
         if remaining <= 0:
             return

@@ -15,6 +15,13 @@ from standins.telegram.world import World
 _callback_ids = itertools.count(1)
 
 
+def _member(status: str, bot_user: dict[str, Any]) -> dict[str, Any]:
+    member: dict[str, Any] = {"status": status, "user": bot_user}
+    if status == "kicked":
+        member["until_date"] = 0
+    return member
+
+
 class SimUser:
     def __init__(
         self, world: World, telegram_id: int, first_name: str, username: str | None, started: bool = True
@@ -48,9 +55,17 @@ class SimUser:
 
     # what the user does -------------------------------------------------------------
     def block(self, blocked: bool = True) -> None:
-        """The user blocks (or unblocks) the bot: sends then fail with 403 like Telegram."""
+        """The user blocks (or unblocks) the bot: sends then fail with 403, and the bot gets my_chat_member."""
+        if self.state.blocked == blocked:
+            return
         self.state.blocked = blocked
-        self.world.changed()
+        old, new = ("member", "kicked") if blocked else ("kicked", "member")
+        self.world.updates.push("my_chat_member", {
+            "chat": {"id": self.id, "type": "private", "first_name": self.user["first_name"]},
+            "from": self.user, "date": self.world.now(),
+            "old_chat_member": _member(old, self.world.bot_user), "new_chat_member": _member(new, self.world.bot_user),
+        })
+        self._touch()
 
     async def send(self, text: str) -> Message:
         """A text message; a leading /command gets its bot_command entity as Telegram adds it."""
@@ -63,6 +78,7 @@ class SimUser:
         return self._post(text, reply_to=to_message_id)
 
     def _post(self, text: str, reply_to: int | None) -> Message:
+        self.block(False)  # writing to the bot again means restarting it
         chat = self.state
         chat.started = True
         msg = Message(chat.new_id(), chat.chat_id, False, self.world.now(), text=text, html=text, reply_to=reply_to)
