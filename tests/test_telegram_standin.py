@@ -32,7 +32,7 @@ from aiogram.types import (
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
 
-from standins.telegram import TelegramStandin, numbered_buttons, render_message
+from standins.telegram import ApiError, TelegramStandin, numbered_buttons, render_message
 from standins.telegram.html import parse_html
 from standins.telegram.spec import BUNDLED_SPEC, SHARED_SPEC, Spec, default_spec_path
 
@@ -108,6 +108,15 @@ async def test_message_ids_increase_per_chat_and_replies_carry_the_original(tg: 
     assert replies[0].reply_to_message is not None
     assert replies[0].reply_to_message.message_id == prompt.message_id
     assert tg.user(ANN).message(prompt.message_id).force_reply
+    assert tg.errors == []
+
+
+async def test_legacy_reply_fields_telegram_still_accepts(tg: TelegramStandin, bot: Bot) -> None:
+    started(tg)
+    first = await bot.send_message(ANN, "one")
+    second = await bot.send_message(ANN, "two", reply_to_message_id=first.message_id, disable_web_page_preview=True)
+    assert second.reply_to_message is not None and second.reply_to_message.message_id == first.message_id
+    await bot.send_message(ANN, "three", reply_to_message_id=999, allow_sending_without_reply=True)
     assert tg.errors == []
 
 
@@ -570,6 +579,31 @@ def test_html_parser_entities_in_utf16_units() -> None:
         {"offset": 10, "length": 1, "type": "spoiler"},
         {"offset": 11, "length": 2, "type": "custom_emoji", "custom_emoji_id": "5"},
     ]
+
+
+@pytest.mark.parametrize(
+    ("source", "text", "types"),
+    [
+        ("<B>x</b>", "x", ["bold"]),
+        ("<a href=https://x.org>x</a >", "x", ["text_link"]),
+        ("<a>plain</a>", "plain", []),
+        ("<pre><code>x = 1</code></pre>", "x = 1", ["pre"]),
+        ("<tg-spoiler><i>x</i></tg-spoiler>", "x", ["spoiler", "italic"]),
+        ("a > b", "a > b", []),
+        ("&#128512;", "😀", []),
+    ],
+)
+def test_html_accepted_forms(source: str, text: str, types: list[str]) -> None:
+    plain, entities = parse_html(source)
+    assert plain == text and [e["type"] for e in entities] == types
+
+
+@pytest.mark.parametrize(
+    "source", ["<br/>", "<b>x</i>", "</b>", "<p>x</p>", "a <", "&copy;", "&#;", "<tg-emoji>x</tg-emoji>"]
+)
+def test_html_rejected_forms(source: str) -> None:
+    with pytest.raises(ApiError, match="can't parse entities"):
+        parse_html(source)
 
 
 def test_spec_prefers_the_shared_copy() -> None:

@@ -7,6 +7,7 @@ counts them) or raises ApiError with "can't parse entities: ..." like Telegram d
 from __future__ import annotations
 
 import html as std_html
+import itertools
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -35,6 +36,7 @@ class _Open:
     name: str
     attrs: dict[str, str]
     offset: int  # UTF-16 offset in the output where the tag started
+    seq: int  # opening order: among entities with the same span the outer one comes first
     entity: dict[str, Any] | None = field(default=None)
 
 
@@ -52,7 +54,8 @@ class _Parser:
         self.out: list[str] = []
         self.size = 0  # UTF-16 length of the output so far
         self.stack: list[_Open] = []
-        self.entities: list[dict[str, Any]] = []
+        self.entities: list[tuple[int, dict[str, Any]]] = []
+        self.opened = itertools.count()
 
     def emit(self, text: str) -> None:
         self.out.append(text)
@@ -72,8 +75,8 @@ class _Parser:
                 i = nxt
         if self.stack:
             raise _error(f'Can\'t find end tag corresponding to start tag "{self.stack[-1].name}"')
-        self.entities.sort(key=lambda e: (e["offset"], -e["length"]))
-        return "".join(self.out), self.entities
+        self.entities.sort(key=lambda item: (item[1]["offset"], -item[1]["length"], item[0]))
+        return "".join(self.out), [entity for _, entity in self.entities]
 
     def entity(self, i: int) -> int:
         match = _ENTITY.match(self.source, i)
@@ -110,7 +113,7 @@ class _Parser:
             raise _error(f'Tag "tg-emoji" must have attribute "emoji-id" at byte offset {offset}')
         if name == "tg-time" and not attrs.get("unix", "").lstrip("-").isdigit():
             raise _error(f'Tag "tg-time" must have attribute "unix" at byte offset {offset}')
-        self.stack.append(_Open(name, attrs, self.size))
+        self.stack.append(_Open(name, attrs, self.size, next(self.opened)))
 
     def close(self, name: str, offset: int) -> None:
         if not self.stack:
@@ -127,12 +130,13 @@ class _Parser:
         if entity is None:
             return
         # <pre><code class="language-x">…</code></pre> is one pre entity carrying the language.
-        if top.name == "code" and entity.get("language") and self.stack and self.stack[-1].name == "pre":
-            self.stack[-1].attrs["__language"] = entity["language"]
+        if top.name == "code" and self.stack and self.stack[-1].name == "pre":
+            if entity.get("language"):
+                self.stack[-1].attrs["__language"] = entity["language"]
             return
         if top.name == "pre" and "__language" in top.attrs:
             entity["language"] = top.attrs["__language"]
-        self.entities.append(entity)
+        self.entities.append((top.seq, entity))
 
 
 def _entity_for(top: _Open, length: int) -> dict[str, Any] | None:

@@ -42,6 +42,9 @@ async def log_out(world: World, p: dict[str, Any]) -> Any:
 
 def _new_message(world: World, chat: ChatState, p: dict[str, Any], **fields: Any) -> Message:
     reply = p.get("reply_parameters")
+    if reply is None and "reply_to_message_id" in p:  # the legacy spelling of the same thing
+        reply = {"message_id": p["reply_to_message_id"],
+                 "allow_sending_without_reply": p.get("allow_sending_without_reply", False)}
     reply_to = _reply_target(chat, reply) if reply else None
     msg = Message(chat.new_id(), chat.chat_id, True, world.now(), reply_to=reply_to,
                   reply_markup=p.get("reply_markup"), parse_mode=p.get("parse_mode"), **fields)
@@ -211,7 +214,8 @@ async def send_chat_action(world: World, p: dict[str, Any]) -> Any:
     return True
 
 
-def _scope_key(p: dict[str, Any]) -> str:
+def scope_key(p: dict[str, Any]) -> str:
+    """Commands are stored per (scope, language_code), as Telegram keeps them."""
     scope = p.get("scope") or {"type": "default"}
     return json.dumps([scope, p.get("language_code") or ""], sort_keys=True)
 
@@ -219,18 +223,18 @@ def _scope_key(p: dict[str, Any]) -> str:
 @handler("setMyCommands")
 async def set_my_commands(world: World, p: dict[str, Any]) -> Any:
     rules.check_commands(p["commands"])
-    world.commands[_scope_key(p)] = p["commands"]
+    world.commands[scope_key(p)] = p["commands"]
     return True
 
 
 @handler("getMyCommands")
 async def get_my_commands(world: World, p: dict[str, Any]) -> Any:
-    return world.commands.get(_scope_key(p), [])
+    return world.commands.get(scope_key(p), [])
 
 
 @handler("deleteMyCommands")
 async def delete_my_commands(world: World, p: dict[str, Any]) -> Any:
-    world.commands.pop(_scope_key(p), None)
+    world.commands.pop(scope_key(p), None)
     return True
 
 

@@ -16,7 +16,7 @@ from aiohttp import web
 from standins.telegram import updates as _updates  # noqa: F401  (registers getUpdates/setWebhook handlers)
 from standins.telegram.errors import ApiError, not_found, too_many_requests
 from standins.telegram.http import dumps, json_reply, read_multipart_reply, read_params
-from standins.telegram.methods import HANDLERS, generic
+from standins.telegram.methods import HANDLERS, generic, scope_key
 from standins.telegram.spec import Spec, Upload
 from standins.telegram.state import Callback, CallRecord, Message
 from standins.telegram.users import SimUser
@@ -112,7 +112,7 @@ class TelegramStandin:
     @property
     def commands(self) -> list[dict[str, Any]]:
         """Commands registered for the default scope and language."""
-        return self.world.commands.get('[{"type": "default"}, ""]', [])
+        return self.world.commands.get(scope_key({}), [])
 
     @property
     def webhook_url(self) -> str | None:

@@ -20,6 +20,15 @@ SHARED_SPEC = Path(__file__).resolve().parents[2].parent / "shared" / "telegram-
 _INT = re.compile(r"^-?\d+$")
 _CONST = re.compile(r'(?:always "([a-z_]+)"|must be ([a-z_]+)\b)')
 _ARRAY = "Array of "
+# Fields dropped from the docs that Telegram still accepts (aiogram still offers them), keyed by the
+# documented field that replaced them: a method with the new field also takes the old one.
+LEGACY_FIELDS = {
+    "reply_parameters": [
+        {"name": "reply_to_message_id", "types": ["Integer"], "required": False},
+        {"name": "allow_sending_without_reply", "types": ["Boolean"], "required": False},
+    ],
+    "link_preview_options": [{"name": "disable_web_page_preview", "types": ["Boolean"], "required": False}],
+}
 
 
 @dataclass(frozen=True)
@@ -58,6 +67,8 @@ class Spec:
     ) -> dict[str, Any]:
         """Unknown/missing fields and types for one call; returns the params as native values."""
         fields = {f["name"]: f for f in method.get("fields", [])}
+        for name in [n for n in fields if n in LEGACY_FIELDS]:
+            fields.update({f["name"]: f for f in LEGACY_FIELDS[name]})
         for key in params:
             if key not in fields:
                 raise bad_request(f'unknown parameter "{key}" in method {method["name"]}')
