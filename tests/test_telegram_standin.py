@@ -25,6 +25,7 @@ from aiogram.types import (
     BufferedInputFile,
     CallbackQuery,
     ForceReply,
+    InaccessibleMessage,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     Message,
@@ -535,6 +536,10 @@ async def test_press_requires_the_button_but_press_raw_forges(tg: TelegramStandi
     updates = await bot.get_updates(timeout=0)
     assert updates[-1].callback_query is not None and updates[-1].callback_query.data == "c:999"
     assert forged in tg.unanswered_callbacks
+    await user.press_raw(12345, "p:1")  # a message the client no longer has
+    [stale] = await bot.get_updates(offset=updates[-1].update_id + 1, timeout=0)
+    assert stale.callback_query is not None and stale.callback_query.message is not None
+    assert isinstance(stale.callback_query.message, InaccessibleMessage)
 
 
 async def test_renderer_numbers_buttons(tg: TelegramStandin, bot: Bot) -> None:

@@ -202,9 +202,9 @@ class TelegramStandin:
     def _reply(self, name: str, params: dict[str, Any], error: ApiError | None, result: Any = None) -> web.Response:
         shown = {k: v for k, v in params.items() if not isinstance(v, Upload)}
         if error is None:
-            self.world.calls.append(CallRecord(name, shown, True))
+            self.world.calls.append(CallRecord(name, shown, True, at=self.world.clock()))
             return web.Response(text=dumps({"ok": True, "result": result}), content_type="application/json")
-        record = CallRecord(name, shown, False, error.description, error.code)
+        record = CallRecord(name, shown, False, error.description, error.code, self.world.clock())
         self.world.calls.append(record)
         (self.world.throttled if error.code == 429 else self.world.errors).append(record)
         return web.Response(status=error.code, text=dumps(error.payload()), content_type="application/json")

@@ -83,6 +83,7 @@ class CallRecord:
     ok: bool
     error: str | None = None
     code: int = 200
+    at: float = 0.0  # the stand-in clock when it was answered (for "at most one edit per 2 s" checks)
 
 
 class Pulse:

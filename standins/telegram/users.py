@@ -98,21 +98,26 @@ class SimUser:
             raise LookupError(f"no bot message {message_id} in chat {self.id}")
         for button in msg.button_list():
             if text_or_data in (button["text"], button.get("callback_data")) and "callback_data" in button:
-                return self._callback(msg, button["callback_data"])
+                return self._callback(msg.message_id, button["callback_data"], self.world.message_json(msg))
         raise LookupError(f"no button {text_or_data!r} on message {message_id}: {msg.buttons}")
 
     async def press_raw(self, message_id: int, data: str) -> Callback:
-        """A callback with arbitrary (forged or stale) data, as a modified client could send."""
+        """A callback with arbitrary (forged or stale) data, as a modified client could send.
+
+        For a message id not in the chat the callback carries an InaccessibleMessage (date 0), as
+        Telegram does for messages too old to show."""
         msg = self.state.messages.get(message_id)
         if msg is None:
-            raise LookupError(f"no message {message_id} in chat {self.id}")
-        return self._callback(msg, data)
+            inaccessible = {"chat": {"id": self.id, "type": "private", "first_name": self.user["first_name"]},
+                            "message_id": message_id, "date": 0}
+            return self._callback(message_id, data, inaccessible)
+        return self._callback(msg.message_id, data, self.world.message_json(msg))
 
-    def _callback(self, msg: Message, data: str) -> Callback:
-        callback = Callback(f"cb{next(_callback_ids)}", self.id, msg.message_id, data)
+    def _callback(self, message_id: int, data: str, message: dict[str, Any]) -> Callback:
+        callback = Callback(f"cb{next(_callback_ids)}", self.id, message_id, data)
         self.world.callbacks[callback.id] = callback
         payload = {"id": callback.id, "from": self.user, "chat_instance": f"ci{self.id}", "data": data,
-                   "message": self.world.message_json(msg)}
+                   "message": message}
         self.world.updates.push("callback_query", payload)
         self._touch()
         return callback
