@@ -80,3 +80,25 @@ async def test_fractional_interval_slots(
         res = await tick(a, sessions, T0 + timedelta(seconds=6 * step), interval_minutes=0.2)
         counts.append(len(res.enqueued))
     assert sum(counts) == 2 * len({slot_of(T0 + timedelta(seconds=6 * s), 12) for s in range(6)})
+
+
+async def test_start_scheduler_ticks_at_once_then_on_the_interval(
+    sessions: async_sessionmaker[AsyncSession], pools: tuple[ArqRedis, ArqRedis], unique: str
+) -> None:
+    import asyncio
+
+    from workers.scheduler import start_scheduler
+
+    a, _ = pools
+    ids = await _creators(sessions, T0)
+    scheduler = start_scheduler(a, sessions, interval_minutes=10, clock=lambda: T0)
+    try:
+        for _ in range(100):  # the first tick runs on the loop right away (real loop, no clock to inject)
+            if len(await _queued(a, unique)) == 2:
+                break
+            await asyncio.sleep(0.02)
+        jobs = {job.id: job for job in scheduler.get_jobs()}
+        assert jobs["leadgram-sync-tick"].trigger.interval.total_seconds() == 600
+    finally:
+        scheduler.shutdown(wait=False)
+    assert await _queued(a, unique) == sorted(f"{unique}:sync:{ids[n]}:{slot_of(T0, 600)}" for n in ("graph", "demo"))

@@ -92,12 +92,13 @@ def start_scheduler(
         except Exception:  # one failed tick must not stop the schedule
             log.exception("scheduler tick failed")
 
-    first = (slot_of(clock(), interval_s) + 1) * interval_s + BOUNDARY_GRACE_S
+    # APScheduler runs on the real clock; `clock` only stamps each tick (tests pin it).
+    first = (slot_of(utcnow(), interval_s) + 1) * interval_s + BOUNDARY_GRACE_S
     scheduler = AsyncIOScheduler(timezone=UTC)
     trigger = IntervalTrigger(seconds=interval_s, start_date=datetime.fromtimestamp(first, UTC), timezone=UTC)
     scheduler.add_job(_tick, trigger, id="leadgram-sync-tick", max_instances=1, coalesce=True,
                       misfire_grace_time=max(1, int(interval_s)))
     # And once right away, so a fresh start does not wait a whole interval (same slot id: still deduplicated).
-    scheduler.add_job(_tick, id="leadgram-sync-now", next_run_time=clock())
+    scheduler.add_job(_tick, id="leadgram-sync-now", next_run_time=utcnow())
     scheduler.start()
     return scheduler
