@@ -28,6 +28,7 @@ from aiogram.types import (
     InaccessibleMessage,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    InputMediaPhoto,
     Message,
 )
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler
@@ -151,6 +152,17 @@ async def test_photo_by_url_and_csv_document_upload(tg: TelegramStandin, bot: Bo
     assert user.last.document.data == csv and user.last.document.filename == "contacts.csv"
     downloaded = await bot.download(doc.document.file_id)
     assert downloaded is not None and downloaded.read() == csv
+    assert tg.errors == []
+
+
+async def test_edit_media_swaps_the_photo(tg: TelegramStandin, bot: Bot) -> None:
+    started(tg)
+    card = await bot.send_photo(ANN, "https://example.com/a.jpg", caption="Ann")
+    new = InputMediaPhoto(media=BufferedInputFile(b"\x89PNG2", filename="b.png"), caption="<i>Bob</i>")
+    edited = await bot.edit_message_media(new, chat_id=ANN, message_id=card.message_id)
+    assert isinstance(edited, Message) and edited.caption == "Bob"
+    shown = tg.user(ANN).message(card.message_id)
+    assert not isinstance(shown.photo, str) and shown.photo is not None and shown.photo.data == b"\x89PNG2"
     assert tg.errors == []
 
 

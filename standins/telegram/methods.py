@@ -162,10 +162,34 @@ async def edit_message_caption(world: World, p: dict[str, Any]) -> Any:
     msg = _edit_target(world, p)
     if msg.kind == "text":
         raise bad_request("there is no caption in the message to edit")
+
     caption, caption_entities = rules.check_caption(p.get("caption"), p.get("parse_mode"), p.get("caption_entities"))
     rules.check_reply_markup(p.get("reply_markup"))
     changes = {"text": caption, "caption": caption or None, "caption_entities": caption_entities,
                "reply_markup": p.get("reply_markup"), "html": p.get("caption", "")}
+    return _apply_edit(world, msg, changes)
+
+
+@handler("editMessageMedia")
+async def edit_message_media(world: World, p: dict[str, Any]) -> Any:
+    """Photo/document swaps (e.g. a card's avatar); other media kinds keep only caption and markup."""
+    msg = _edit_target(world, p)
+    if msg.kind == "text":
+        raise bad_request("there is no media in the message to edit")
+    media = p["media"]
+    caption, caption_entities = rules.check_caption(media.get("caption"), media.get("parse_mode"),
+                                                    media.get("caption_entities"))
+    rules.check_reply_markup(p.get("reply_markup"))
+    kind = media["type"]
+    file_id = _media_source(world, kind, media["media"])
+    stored = world.files[file_id]
+    changes: dict[str, Any] = {"kind": kind, "file_id": file_id, "text": caption, "caption": caption or None,
+                               "caption_entities": caption_entities, "reply_markup": p.get("reply_markup"),
+                               "html": media.get("caption", "")}
+    if kind == "photo":
+        changes.update(photo=stored, document=None)
+    elif isinstance(stored, Upload):
+        changes.update(photo=None, document=stored)
     return _apply_edit(world, msg, changes)
 
 

@@ -120,6 +120,9 @@ class _Checker:
         return bad_request(f'field "{path}" must be of type {" or ".join(failures)}')
 
     def one(self, type_name: str, value: Any, path: str) -> Any:
+        if type_name == "String" and isinstance(value, str) and value[9:] in self.uploads:
+            if value.startswith("attach://"):  # InputMedia*.media: "attach://<part>" names an uploaded part
+                return self.uploads[value[9:]]
         scalar = _SCALARS.get(type_name)
         if scalar is not None:
             return scalar(value, path)
