@@ -281,6 +281,14 @@ async def test_structural_errors_from_the_spec(tg: TelegramStandin) -> None:
         ("setMyCommands", {"commands": "[]", "scope": '{"type": "galaxy"}'}, "scope"),
         ("answerCallbackQuery", {"callback_query_id": "1", "text": "x"}, "query is too old"),
         ("sendChatAction", {"chat_id": str(ANN), "action": "dancing"}, "wrong parameter action"),
+        ("sendMessage", {"chat_id": str(ANN), "text": "hi", "reply_markup": '{"force_reply": false}'},
+         "force_reply must be True"),
+        ("sendMessage", {"chat_id": str(ANN), "text": "hi", "reply_markup": '{"inline_keyboard": [["x"]]}'},
+         "InlineKeyboardButton"),
+        ("getUpdates", {"allowed_updates": '{"message": 1}'}, 'field "allowed_updates" must be an Array'),
+        ("getUpdates", {"timeout": "1.5"}, 'field "timeout" must be of type Integer'),
+        ("setWebhook", {"url": "https://x.org/h", "secret_token": "has space"}, "secret token"),
+        ("sendPhoto", {"chat_id": str(ANN), "photo": "not-a-url-or-file-id"}, "wrong file identifier"),
     ]
     for method, fields, description in cases:
         status, body = await raw_call(tg, method, **fields)

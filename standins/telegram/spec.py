@@ -112,7 +112,8 @@ class _Checker:
 
     def best_error(self, failures: dict[str, ApiError], value: Any, path: str) -> ApiError:
         """For object unions (reply_markup) report the alternative the object's keys point at."""
-        decoded = _decode_json(value, path) if all(t in self.spec.types for t in failures) else None
+        objects = all(t in self.spec.types for t in failures)
+        decoded = _decode_json(value, path) if objects and _is_top_level(path) else value
         if isinstance(decoded, dict):
             fitting = [t for t in failures if set(decoded) <= _field_names(self.spec.types[t])]
             if len(fitting) == 1:
@@ -128,7 +129,8 @@ class _Checker:
             return scalar(value, path)
         if type_name == "InputFile":
             return self.input_file(value, path)
-        value = _decode_json(value, path)
+        if _is_top_level(path):  # only whole form fields carry JSON text; nested strings are just strings
+            value = _decode_json(value, path)
         if type_name.startswith(_ARRAY):
             return self.array(type_name[len(_ARRAY) :], value, path)
         return self.obj(type_name, value, path)
@@ -152,7 +154,7 @@ class _Checker:
         if "subtypes" in spec_type:
             return self.union(spec_type["subtypes"], value, path)
         if not isinstance(value, dict):
-            raise bad_request(f"can't parse {type_name} JSON object in \"{path}\"")
+            raise bad_request(f'field "{path}" must be a JSON object ({type_name})')
         fields = {f["name"]: f for f in spec_type.get("fields", [])}
         for key in value:
             if key not in fields:
@@ -189,6 +191,10 @@ def _constant_of(spec_type: dict[str, Any]) -> tuple[str, str] | None:
             if match:
                 return field["name"], match.group(1) or match.group(2)
     return None
+
+
+def _is_top_level(path: str) -> bool:
+    return "." not in path and "[" not in path
 
 
 def _decode_json(value: Any, path: str) -> Any:
