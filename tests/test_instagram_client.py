@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from datetime import UTC
 
@@ -197,3 +198,15 @@ async def test_hostile_payloads_parse_without_loss(http: httpx.AsyncClient) -> N
 
 async def _pages(client: InstagramClient) -> list[list[object]]:
     return [list(page) async for page in client.conversations()]
+
+
+async def test_urls_and_tokens_never_reach_the_logs(
+    ig: InstagramStandin, http: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    caplog.set_level(logging.INFO, logger="httpx")  # even when someone turns httpx's URL logging on
+    client = make(ig, http)
+    ig.fail_next("drop", "http500")
+    assert sum(len(p) for p in await all_pages(client)) == 60  # paging.next carries the token too
+    assert "Graph call failed" in caplog.text and "HTTP Request" in caplog.text
+    assert ig.token not in caplog.text and "access_token=***" in caplog.text

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -37,10 +38,24 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
-# httpx logs every request URL at INFO, and Graph URLs carry the access token (also inside paging.next).
-for _noisy in ("httpx", "httpcore"):
-    if logging.getLogger(_noisy).getEffectiveLevel() < logging.WARNING:
-        logging.getLogger(_noisy).setLevel(logging.WARNING)
+_TOKEN_IN_URL = re.compile(r"(access_token=)[^&\s\"']+")
+
+
+class RedactTokens(logging.Filter):
+    """httpx logs every request URL at INFO, and Graph URLs carry the access token (also inside paging.next)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        text = record.getMessage()
+        if "access_token=" in text:
+            record.msg, record.args = _TOKEN_IN_URL.sub(r"\1***", text), None
+        return True
+
+
+for _name in ("httpx", "httpcore"):
+    _logger = logging.getLogger(_name)
+    if _logger.level == logging.NOTSET:  # quiet unless someone asked for these logs on purpose
+        _logger.setLevel(logging.WARNING)
+    _logger.addFilter(RedactTokens())
 
 Sleep = Callable[[float], Awaitable[None]]
 MESSAGE_FIELDS = "id,created_time,from,to,message,attachments"
