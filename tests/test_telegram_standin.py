@@ -34,7 +34,7 @@ from aiogram.types import (
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
 
-from standins.telegram import ApiError, TelegramStandin, numbered_buttons, render_message
+from standins.telegram import ApiError, TelegramStandin, button_for, numbered_buttons, render_change, render_message
 from standins.telegram.html import parse_html
 from standins.telegram.spec import BUNDLED_SPEC, SHARED_SPEC, Spec, default_spec_path
 
@@ -570,6 +570,7 @@ async def test_renderer_numbers_buttons(tg: TelegramStandin, bot: Bot) -> None:
     assert last is not None
     assert render_message(last) == "Contacts page 1/3\n[1] Ann  [2] Bob\n[3] ›"
     assert numbered_buttons(last)[2] == (3, "›", "p:2")
+    assert button_for(last, 2) == ("Bob", "c:2") and button_for(last, 4) is None
 
 
 # --- HTML parser and spec --------------------------------------------------------------------------------
@@ -587,6 +588,8 @@ async def test_change_log_for_the_console(tg: TelegramStandin, bot: Bot) -> None
     await bot.delete_message(ANN, card.message_id)
     pos, seen = await user.changes(pos)
     assert [kind for kind, _ in seen] == ["sent", "edited", "deleted"] and seen[1][1].text == "Ann · 95"
+    assert render_change("edited", seen[1][1]).startswith(f"✏️ (message {card.message_id} edited)\n[photo upload]")
+    assert render_change("deleted", seen[2][1]) == f"🗑 (message {card.message_id} deleted)"
     assert (await user.changes(pos, timeout=0.01))[1] == [] and tg.errors == []
 
 

@@ -21,7 +21,7 @@ users (simulated users), render (terminal view for `leadgram console`).
 """
 
 from standins.telegram.errors import ApiError
-from standins.telegram.render import button_for, numbered_buttons, render_message
+from standins.telegram.render import button_for, numbered_buttons, render_change, render_message
 from standins.telegram.server import TelegramStandin
 from standins.telegram.spec import Spec, Upload
 from standins.telegram.state import Callback, CallRecord, Message
@@ -29,5 +29,5 @@ from standins.telegram.users import SimUser
 
 __all__ = [
     "ApiError", "Callback", "CallRecord", "Message", "SimUser", "Spec", "TelegramStandin", "Upload",
-    "button_for", "numbered_buttons", "render_message",
+    "button_for", "numbered_buttons", "render_change", "render_message",
 ]

@@ -48,3 +48,14 @@ def button_for(msg: Message, number: int) -> tuple[str, str | None] | None:
         if i == number:
             return text, data
     return None
+
+
+_CHANGE_MARK = {"sent": "", "edited": "✏️ (message {id} edited)\n", "deleted": "🗑 (message {id} deleted)"}
+
+
+def render_change(kind: str, msg: Message, width: int = 72) -> str:
+    """One entry of SimUser.changes() for a terminal: new messages as is, edits marked, deletions noted."""
+    mark = _CHANGE_MARK.get(kind, "").format(id=msg.message_id)
+    if kind == "deleted":
+        return mark
+    return mark + render_message(msg, width)
