@@ -249,6 +249,7 @@ async def test_edit_and_delete_errors(tg: TelegramStandin, bot: Bot) -> None:
         (lambda: bot.edit_message_caption(chat_id=ANN, message_id=msg.message_id, caption="c"), "no caption"),
         (lambda: bot.delete_message(ANN, 999), "message to delete not found"),
         (lambda: bot.send_message(31337, "x"), "chat not found"),
+        (lambda: bot.send_message("@ann", "x"), "chat not found"),
         (lambda: bot.answer_callback_query("nope"), "query is too old"),
     ]
     for call, description in cases:

@@ -107,10 +107,8 @@ class World:
         return chat
 
     def _lookup(self, chat_id: int | str) -> ChatState | None:
-        if isinstance(chat_id, int):
-            return self.chats.get(chat_id)
-        name = chat_id.lstrip("@").lower()
-        return next((c for c in self.chats.values() if (c.user.get("username") or "").lower() == name), None)
+        # "@username" only names channels and supergroups; a user's private chat is reachable by id alone.
+        return self.chats.get(chat_id) if isinstance(chat_id, int) else None
 
     def message(self, chat: ChatState, message_id: int, missing: str) -> Message:
         msg = chat.messages.get(message_id)
