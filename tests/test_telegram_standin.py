@@ -227,6 +227,17 @@ async def test_bad_keyboards_are_rejected(
     assert len(tg.pop_errors()) == 1
 
 
+async def test_expecting_names_the_rejections_a_test_provokes(tg: TelegramStandin, bot: Bot) -> None:
+    started(tg)
+    with tg.expecting("message is too long", "message text is empty"):
+        for text in ("x" * 5000, " "):
+            with pytest.raises(TelegramBadRequest):
+                await bot.send_message(ANN, text)
+    assert tg.errors == []
+    with pytest.raises(AssertionError, match="expected rejections"), tg.expecting("chat not found"):
+        await bot.send_message(ANN, "fine")
+
+
 async def test_callback_data_of_64_bytes_passes(tg: TelegramStandin, bot: Bot) -> None:
     started(tg)
     await bot.send_message(ANN, "hi", reply_markup=keyboard([("ok", "é" * 32)]))

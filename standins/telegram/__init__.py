@@ -13,11 +13,12 @@
         assert tg.errors == [] and tg.unanswered_callbacks == []
 
 Every call is checked against the spec (unknown method 404; unknown/missing/mistyped fields, HTML parse
-mode, length and keyboard limits 400 with Telegram's descriptions); rejected calls land in `tg.errors`
-(use `tg.pop_errors()` when a test provokes them). `tg.fail_next(method, retry_after=N)` injects one 429;
-`tg.enable_rate_limits()` turns on flood control. Modules: spec (api.json + type checks), html (parse
-mode), rules (limits), world/state (chats, updates), methods/updates (behaviour), server (HTTP, webhooks),
-users (simulated users), render (terminal view for `leadgram console`).
+mode, length and keyboard limits 400 with Telegram's descriptions); rejected calls land in `tg.errors`.
+A test that provokes them says so: `with tg.expecting("message is too long"): ...` (or `tg.pop_errors()`).
+`tg.fail_next(method, retry_after=N)` injects one 429; `tg.enable_rate_limits()` turns on flood control.
+Modules: spec (api.json + type checks), html (parse mode), rules (limits), world/state (chats, updates),
+methods/updates (behaviour), server (HTTP, webhooks), users (simulated users), render (terminal view for
+`leadgram console`).
 """
 
 from standins.telegram.errors import ApiError

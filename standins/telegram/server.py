@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -104,6 +104,16 @@ class TelegramStandin:
         taken = list(self.world.errors)
         self.world.errors.clear()
         return taken
+
+    @contextlib.contextmanager
+    def expecting(self, *fragments: str) -> Iterator[None]:
+        """`with tg.expecting("message is too long"): ...` — exactly these rejections, in order, then cleared."""
+        start = len(self.world.errors)
+        yield
+        seen = [record.error or "" for record in self.world.errors[start:]]
+        del self.world.errors[start:]
+        if len(seen) != len(fragments) or not all(f in d for f, d in zip(fragments, seen, strict=False)):
+            raise AssertionError(f"expected rejections {list(fragments)}, got {seen}")
 
     @property
     def unanswered_callbacks(self) -> list[Callback]:
