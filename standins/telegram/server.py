@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import TracebackType
@@ -135,8 +136,7 @@ class TelegramStandin:
     def enable_rate_limits(self, per_chat: float = 1.0, burst: float = 3.0, overall: float = 30.0,
                            clock: Callable[[], float] | None = None) -> None:
         """Telegram-like flood control (429 with retry_after) for send/edit calls; off by default."""
-        loop_time = asyncio.get_running_loop().time
-        self.world.rate = RateLimiter(clock or loop_time, per_chat, burst, overall)
+        self.world.rate = RateLimiter(clock or time.monotonic, per_chat, burst, overall)
 
     def user(
         self, telegram_id: int, first_name: str = "Ann", username: str | None = None, started: bool = True
