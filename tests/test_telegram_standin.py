@@ -173,6 +173,7 @@ async def test_commands_chat_action_and_callback_answer(tg: TelegramStandin, bot
     assert [c.command for c in await bot.get_my_commands()] == ["contacts", "help"]
     assert tg.commands[0]["description"] == "Your leads"
     assert await bot.send_chat_action(ANN, "typing")
+    assert (await bot.get_chat(ANN)).first_name == "Ann"
     await bot.delete_my_commands()
     assert await bot.get_my_commands() == []
     msg = await bot.send_message(ANN, "card", reply_markup=keyboard([("♻️ rescore", "r:1")]))

@@ -34,6 +34,16 @@ async def get_me(world: World, p: dict[str, Any]) -> Any:
             "supports_inline_queries": False}
 
 
+@handler("getChat")
+async def get_chat(world: World, p: dict[str, Any]) -> Any:
+    chat = world.chat_for(p["chat_id"])
+    gifts = dict.fromkeys(("unlimited_gifts", "limited_gifts", "unique_gifts", "premium_subscription",
+                           "gifts_from_channels"), False)
+    names = {k: chat.user[k] for k in ("first_name", "username") if chat.user.get(k)}
+    return {"id": chat.chat_id, "type": "private", **names, "accent_color_id": 0, "max_reaction_count": 11,
+            "accepted_gift_types": gifts}
+
+
 @handler("logOut")
 @handler("close")
 async def log_out(world: World, p: dict[str, Any]) -> Any:
