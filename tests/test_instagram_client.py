@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from core.clients.instagram import (
+    BadRequest,
     GraphUnavailable,
     InstagramClient,
     NotFound,
@@ -111,6 +112,7 @@ async def test_refresh_token_switches_to_the_new_token(ig: InstagramStandin, htt
         ("throttle:80002", RateLimited, 80002),
         ("http429", RateLimited, 4),
         ("permission", PermissionDenied, 10),
+        ("code:100", BadRequest, 100),  # sent with HTTP 500: the code decides, not the status
     ],
 )
 async def test_errors_are_typed_and_not_retried(

@@ -77,8 +77,8 @@ def classify(body: Any, status: int, retry_after: float | None) -> GraphError:
         return PermissionDenied(msg, **kw)
     if code in TRANSIENT_CODES or (code is None and status >= 500):
         return GraphUnavailable(msg, **kw)
-    if code == 100 and sub == OBJECT_MISSING_SUBCODE:
-        return NotFound(msg, **kw)
+    if code == 100:  # whatever the HTTP status says: a bad parameter or a missing object is not transient
+        return NotFound(msg, **kw) if sub == OBJECT_MISSING_SUBCODE else BadRequest(msg, **kw)
     if status >= 500:
         return GraphUnavailable(msg, **kw)
     return BadRequest(msg, **kw)

@@ -148,9 +148,8 @@ async def _sync_page(
     result.new_contacts += len(new_ids)
     result.updated_contacts += len(set(inserted) - new_ids)
     result.new_messages += sum(inserted.values())
-    for cid in sorted(new_ids | set(inserted)):
-        if cid not in result.changed_contact_ids:
-            result.changed_contact_ids.append(cid)
+    seen = set(result.changed_contact_ids)  # a thread repeated across pages is reported once
+    result.changed_contact_ids.extend(sorted((new_ids | set(inserted)) - seen))
 
 
 def merge_leads(page: Iterable[IgConversation], account_id: str) -> dict[str, _Lead]:
