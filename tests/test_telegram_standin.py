@@ -445,6 +445,19 @@ async def test_a_stopped_poller_does_not_block_the_next(tg: TelegramStandin, bot
     assert tg.errors == []
 
 
+async def test_stopping_the_standin_ends_a_pending_long_poll() -> None:
+    tg = await TelegramStandin(token=TOKEN).start()
+    bot = Bot(TOKEN, session=AiohttpSession(api=TelegramAPIServer.from_base(tg.base_url)))
+    try:
+        poll = asyncio.create_task(bot.get_updates(timeout=30, request_timeout=40))
+        await tg.user(ANN).wait_for(lambda: tg.world.active_poll is not None)
+        async with asyncio.timeout(3):  # not the 30 s the poll asked for
+            await tg.stop()
+            assert await poll == []
+    finally:
+        await bot.session.close()
+
+
 async def test_second_poller_gets_409(tg: TelegramStandin, bot: Bot) -> None:
     first = asyncio.create_task(bot.get_updates(timeout=5))
     await tg.user(ANN).wait_for(lambda: tg.world.active_poll is not None)

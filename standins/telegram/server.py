@@ -50,7 +50,7 @@ class TelegramStandin:
         app.router.add_get("/file/bot{token}/{path:.+}", self._handle_file)
         # handler_cancellation: a long poll whose client went away must stop waiting (else the next
         # poller would be answered 409 until it times out).
-        self._runner = web.AppRunner(app, handler_cancellation=True, access_log=None)
+        self._runner = web.AppRunner(app, handler_cancellation=True, access_log=None, shutdown_timeout=2.0)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port)
         await site.start()
@@ -60,6 +60,8 @@ class TelegramStandin:
         return self
 
     async def stop(self) -> None:
+        self.world.closing = True
+        self.world.changed()
         if self._webhook_task is not None:
             self._webhook_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -229,7 +231,7 @@ class TelegramStandin:
 
     # webhook delivery ---------------------------------------------------------------
     async def _webhook_loop(self) -> None:
-        while True:
+        while not self.world.closing:
             hook, items = self.world.webhook, self.world.updates.items
             if hook is None or not items:
                 await self.world.pulse.wait(1.0)

@@ -97,8 +97,10 @@ class Pulse:
         self._event = asyncio.Event()
 
     async def wait(self, seconds: float) -> None:
+        # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancel that races with the event.
         try:
-            await asyncio.wait_for(self._event.wait(), timeout=max(seconds, 0))
+            async with asyncio.timeout(max(seconds, 0)):
+                await self._event.wait()
         except TimeoutError:
             pass
 

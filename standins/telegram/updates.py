@@ -38,7 +38,7 @@ async def get_updates(world: World, p: dict[str, Any]) -> Any:
 async def _wait_for_updates(world: World, token: object, seconds: float) -> None:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + max(seconds, 0)
-    while not world.updates.items:
+    while not world.updates.items and not world.closing:
         if world.active_poll is not token:
             raise conflict(TERMINATED)
         if world.webhook is not None:  # set while this poll was waiting: updates now go to the webhook

@@ -75,6 +75,7 @@ class World:
         self.pulse = Pulse()
         self.log: list[tuple[str, Message]] = []  # ("sent" | "edited" | "deleted" | "user", message), in order
         self.active_poll: object | None = None  # the one getUpdates allowed to wait (a newer one wins)
+        self.closing = False  # set by stop(): long polls answer at once instead of holding shutdown
         self.in_flight = 0  # API calls being handled now, long polls excluded (for wait_idle)
         self.last_activity = 0.0
         self._ids = itertools.count(1)
