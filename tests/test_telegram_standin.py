@@ -22,6 +22,8 @@ from aiogram.exceptions import (
 from aiogram.filters import Command
 from aiogram.types import (
     BotCommand,
+    BotCommandScopeChat,
+    BotCommandScopeDefault,
     BufferedInputFile,
     CallbackQuery,
     ForceReply,
@@ -29,7 +31,14 @@ from aiogram.types import (
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     InputMediaPhoto,
+    KeyboardButton,
+    LinkPreviewOptions,
+    MenuButtonCommands,
     Message,
+    MessageEntity,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
+    ReplyParameters,
 )
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
@@ -119,6 +128,31 @@ async def test_legacy_reply_fields_telegram_still_accepts(tg: TelegramStandin, b
     second = await bot.send_message(ANN, "two", reply_to_message_id=first.message_id, disable_web_page_preview=True)
     assert second.reply_to_message is not None and second.reply_to_message.message_id == first.message_id
     await bot.send_message(ANN, "three", reply_to_message_id=999, allow_sending_without_reply=True)
+    assert tg.errors == []
+
+
+async def test_everyday_aiogram_calls_pass_validation(tg: TelegramStandin, bot: Bot) -> None:
+    """No false rejections for the calls and options a bot commonly uses."""
+    started(tg)
+    msg = await bot.send_message(
+        ANN, "<b>hi</b> https://x.org", link_preview_options=LinkPreviewOptions(is_disabled=True),
+        protect_content=True, disable_notification=True, reply_markup=ReplyKeyboardRemove(),
+    )
+    await bot.send_message(ANN, "menu", reply_markup=ReplyKeyboardMarkup(keyboard=[[KeyboardButton(text="Help")]],
+                                                                          resize_keyboard=True))
+    await bot.send_message(ANN, "tag?", reply_markup=ForceReply(input_field_placeholder="vip", selective=True),
+                           reply_parameters=ReplyParameters(message_id=msg.message_id))
+    await bot.send_message(ANN, "plain <b>", parse_mode=None)
+    await bot.send_message(ANN, "hi", entities=[MessageEntity(type="bold", offset=0, length=2)])
+    await bot.set_my_commands([BotCommand(command="start", description="Start")], scope=BotCommandScopeDefault())
+    await bot.set_my_commands([BotCommand(command="hot", description="Hot")], scope=BotCommandScopeChat(chat_id=ANN),
+                              language_code="en")
+    await bot.set_my_description("Leads from Instagram DMs")
+    await bot.set_chat_menu_button(chat_id=ANN, menu_button=MenuButtonCommands())
+    url_button = InlineKeyboardButton(text="Open", url="https://instagram.com/ann")
+    card = await bot.send_message(ANN, "card", reply_markup=InlineKeyboardMarkup(inline_keyboard=[[url_button]]))
+    press = await tg.user(ANN).press_raw(card.message_id, "x")
+    await bot.answer_callback_query(press.id, text="Not found", show_alert=True, cache_time=0)
     assert tg.errors == []
 
 
