@@ -23,6 +23,8 @@ def _member(status: str, bot_user: dict[str, Any]) -> dict[str, Any]:
 
 
 class SimUser:
+    """One Telegram user talking to the bot in a private chat (chat id == user id), driven by a test or console."""
+
     def __init__(
         self, world: World, telegram_id: int, first_name: str, username: str | None, started: bool = True
     ) -> None:
