@@ -40,6 +40,7 @@ from aiogram.types import (
     ReplyKeyboardRemove,
     ReplyParameters,
 )
+from aiogram.utils.formatting import Bold, Text
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
 
@@ -144,6 +145,8 @@ async def test_everyday_aiogram_calls_pass_validation(tg: TelegramStandin, bot: 
                            reply_parameters=ReplyParameters(message_id=msg.message_id))
     await bot.send_message(ANN, "plain <b>", parse_mode=None)
     await bot.send_message(ANN, "hi", entities=[MessageEntity(type="bold", offset=0, length=2)])
+    formatted = await bot.send_message(ANN, **Text("Hi ", Bold("<Ann>"), " 🙂").as_kwargs())
+    assert formatted.text == "Hi <Ann> 🙂" and tg.user(ANN).message(formatted.message_id).entities[0]["type"] == "bold"
     await bot.set_my_commands([BotCommand(command="start", description="Start")], scope=BotCommandScopeDefault())
     await bot.set_my_commands([BotCommand(command="hot", description="Hot")], scope=BotCommandScopeChat(chat_id=ANN),
                               language_code="en")
