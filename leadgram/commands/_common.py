@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -33,7 +34,8 @@ def add_user_arg(parser: argparse.ArgumentParser) -> None:
 
 @asynccontextmanager
 async def database(settings: Settings) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    """Migrations run at every start, so a fresh clone needs no separate step."""
+    """Migrations run at every start, so a fresh clone needs no separate step (quietly: it is routine)."""
+    logging.getLogger("alembic").setLevel(max(logging.WARNING, logging.getLogger("alembic").level))
     await upgrade(settings.database_url)
     engine = make_engine(settings.database_url)
     try:
