@@ -76,6 +76,7 @@ class InstagramStandin:
         self.expired = False  # every token answers 190/463
         self.page_size = page_size
         self.overlap = overlap  # >0: each next page re-serves the previous page's tail (a live list shifting)
+        self.next_origin: str | None = None  # tests: make paging.next point at another host
         self.clock = clock
         self.faults: list[str] = []
         self.app_usage: dict[str, int] = {"call_count": 1, "total_time": 1, "total_cputime": 1}
@@ -269,7 +270,8 @@ class InstagramStandin:
         nxt = start + limit - (self.overlap if start + limit < len(ordered) else 0)
         paging: dict[str, Any] = {"cursors": {"before": _encode(start), "after": _encode(nxt)}}
         if start + limit < len(ordered):
-            paging["next"] = str(request.url.update_query(after=_encode(nxt)))
+            link = request.url.update_query(after=_encode(nxt))
+            paging["next"] = str(link) if self.next_origin is None else self.next_origin + link.path_qs
         body["paging"] = paging
         return self._ok(body)
 

@@ -212,3 +212,11 @@ async def test_urls_and_tokens_never_reach_the_logs(
     assert sum(len(p) for p in await all_pages(client)) == 60  # paging.next carries the token too
     assert "Graph call failed" in caplog.text and "HTTP Request" in caplog.text
     assert ig.token not in caplog.text and "access_token=***" in caplog.text
+
+
+async def test_paging_next_to_another_host_is_refused(ig: InstagramStandin, http: httpx.AsyncClient) -> None:
+    ig.next_origin = "http://graph.evil.example"  # `next` carries the token: never send it elsewhere
+    client = make(ig, http)
+    with pytest.raises(BadRequest):
+        await all_pages(client)
+    assert client.calls == 1
