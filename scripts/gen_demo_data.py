@@ -145,7 +145,7 @@ def account(niche: str) -> dict[str, object]:
             lead.pop("username")  # a participant without a username: the profile call fills it in
         first = str(lead.get("name") or lead.get("username") or "there").split(" ")[0].split(".")[0].title()
         lo, hi = AGE[kind]
-        age = rng.randint(lo, hi)
+        age = lo + int((hi - lo) * rng.random() ** 2)  # skewed recent: an active inbox
         msgs = []
         steps = thread(rng, kind, bank, first)
         for j, (sender, text, att) in enumerate(reversed(steps)):  # newest first
