@@ -65,17 +65,27 @@ async def tick(
         if reason is not None:
             result.skipped[user.id] = reason
             continue
-        job = await redis.enqueue_job(
-            "sync_creator", user.id, _job_id=namespaced(redis, sync_job_id(user.id, result.slot)),
-            _expires=timedelta(seconds=interval_s),  # a sync nobody ran in its slot is superseded by the next
-        )
-        if job is not None:
+        if await _enqueue_sync(redis, user.id, result.slot, interval_s):
             result.enqueued.append(user.id)
     # Alerts held by quiet hours (or orphaned by a crashed sender) are looked at again every tick.
     for user_id in await alerts.users_with_pending(sessions):
         if await enqueue_alerts(redis, user_id, now):
             result.alerts_kicked.append(user_id)
     return result
+
+
+async def _enqueue_sync(redis: Any, user_id: int, slot: int, interval_s: float) -> bool:
+    job_id = namespaced(redis, sync_job_id(user_id, slot))
+    # arq dedupes ids only while it keeps the job or its result (keep_result); this marker holds the slot
+    # for two intervals whatever the worker settings, so a late replica cannot re-run a finished sync.
+    ttl = max(2, math.ceil(2 * interval_s))
+    if not await redis.set(f"leadgram:slot:{job_id}", b"1", nx=True, ex=ttl):
+        return False
+    job = await redis.enqueue_job(
+        "sync_creator", user_id, _job_id=job_id,
+        _expires=timedelta(seconds=interval_s),  # a sync nobody ran in its slot is superseded by the next
+    )
+    return job is not None
 
 
 def start_scheduler(
