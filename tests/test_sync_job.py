@@ -118,3 +118,26 @@ async def test_undecryptable_token_stops_and_notifies_once(ctx: dict[str, Any]) 
     assert await sync_creator(ctx, uid) == {"stopped": "not_connected"}
     assert await sync_creator(ctx, uid) == {"skipped": "stopped"}
     assert len(ctx["tg"].user(CHAT).chat) == 1
+
+
+async def test_token_near_expiry_is_refreshed_before_the_sync(ctx: dict[str, Any]) -> None:
+    from sqlalchemy import update
+
+    from core.clients.instagram import InstagramClient
+    from core.services.sync import sync_user
+
+    uid = await _creator(ctx, expires_in=timedelta(days=2), issued_ago=timedelta(days=58))
+    ig: InstagramStandin = ctx["ig"]
+    # An earlier sync and scoring: every contact is current, so this run has nothing to rescore.
+    await sync_user(ctx["sessions"], uid, InstagramClient(ctx["http"], ig.token, base=ig.base_url, version="v21.0"))
+    async with transaction(ctx["sessions"]) as s:
+        await s.execute(update(Contact).values(scored_at=NOW, scored_through=Contact.last_message_at, lead_score=10))
+    result = await sync_creator(ctx, uid)
+    assert result["stopped"] is None and result["run_id"] is None and ig.calls["refresh"] == 1
+    user = await _user(ctx, uid)
+    new_token = TokenCipher(SECRET).decrypt(user.ig_token_encrypted or "")
+    assert new_token in ig.tokens and new_token != ig.token
+    assert user.ig_token_expires_at == NOW + timedelta(days=60)
+    ig.tokens.discard(ig.token)  # the old token is dead now: the next sync must use the stored new one
+    assert (await sync_creator(ctx, uid))["stopped"] is None and ig.calls["refresh"] == 1
+    assert ctx["tg"].user(CHAT).chat == []
