@@ -45,6 +45,44 @@ async def private_database() -> AsyncIterator[str]:
         await _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+def command(kind: str) -> list[str]:
+    """`leadgram worker` once the scoring pipeline ships it; until then arq with the scheduler's jobs."""
+    if kind == "worker" and not _has_worker_command():
+        return [str(Path(sys.executable).with_name("arq")), "tests.split_harness.WorkerSettings"]
+    return [LEADGRAM, kind]
+
+
+def _has_worker_command() -> bool:
+    from leadgram.cli import COMMANDS
+
+    return "worker" in COMMANDS
+
+
+class WorkerSettings:
+    """arq settings for the split test while `leadgram worker` is not there: the scheduler's jobs only."""
+
+    from arq.connections import RedisSettings as _RS
+
+    from workers import alerting as _alerting
+
+    functions = _alerting.FUNCTIONS
+    redis_settings = _RS.from_dsn(os.environ.get("REDIS_URL", REDIS_URL))
+    poll_delay = 0.1
+
+    @staticmethod
+    async def on_startup(ctx: dict[str, object]) -> None:
+        from core.config import get_settings
+        from workers import alerting
+
+        await alerting.startup(ctx, get_settings())
+
+    @staticmethod
+    async def on_shutdown(ctx: dict[str, object]) -> None:
+        from workers import alerting
+
+        await alerting.shutdown(ctx)
+
+
 @asynccontextmanager
 async def processes(env: dict[str, str], log_dir: Path, workers: int = 2, schedulers: int = 2
                     ) -> AsyncIterator[list[asyncio.subprocess.Process]]:
@@ -56,7 +94,7 @@ async def processes(env: dict[str, str], log_dir: Path, workers: int = 2, schedu
             for n in range(count):
                 log = open(log_dir / f"{kind}{n}.log", "wb")  # noqa: ASYNC230, SIM115 - local file, closed below
                 procs.append(await asyncio.create_subprocess_exec(
-                    LEADGRAM, kind, env=full_env, stdout=log, stderr=asyncio.subprocess.STDOUT))
+                    *command(kind), env=full_env, stdout=log, stderr=asyncio.subprocess.STDOUT))
                 log.close()
         yield procs
     finally:

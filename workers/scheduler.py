@@ -83,7 +83,8 @@ async def _enqueue_sync(redis: Any, user_id: int, slot: int, interval_s: float) 
         return False
     job = await redis.enqueue_job(
         "sync_creator", user_id, _job_id=job_id,
-        _expires=timedelta(seconds=interval_s),  # a sync nobody ran in its slot is superseded by the next
+        # A sync nobody started soon is superseded by a later slot's (with slack for busy workers).
+        _expires=timedelta(seconds=max(2 * interval_s, 30)),
     )
     return job is not None
 
