@@ -10,10 +10,10 @@ from collections.abc import Sequence
 
 from aiogram import Bot, html
 from aiogram.exceptions import TelegramRetryAfter
+from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
-from bot.callbacks import card_callback, chat_callback, hot_list_callback
 from core.rules import SENTIMENT_EMOJI, clip, one_line
 from core.services.alerts import AlertItem
 from core.services.sendrate import SendPacer
@@ -24,6 +24,26 @@ DIGEST_BUDGET = 3800  # leaves room for the header and the "+N more" line
 DIGEST_BUTTONS = 8
 MAX_RETRY_AFTER_TRIES = 5
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+
+
+class AlertOpen(CallbackData, prefix="alert"):
+    """Buttons on a push alert. `what`: card | chat (of `contact_id`) | hot (the hot-leads list).
+    Callback data is user input: the handler fetches the contact with the presser's own user id."""
+
+    what: str
+    contact_id: int = 0
+
+
+def card_callback(contact_id: int) -> str:
+    return AlertOpen(what="card", contact_id=contact_id).pack()
+
+
+def chat_callback(contact_id: int) -> str:
+    return AlertOpen(what="chat", contact_id=contact_id).pack()
+
+
+def hot_list_callback() -> str:
+    return AlertOpen(what="hot").pack()
 
 
 def _who(item: AlertItem) -> str:

@@ -13,7 +13,7 @@ from arq.connections import RedisSettings
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.notify import MAX_CHARS, make_push_bot
+from bot.notify import MAX_CHARS, AlertOpen, make_push_bot
 from core.db import repo
 from core.db.engine import transaction
 from core.db.models import Alert, Contact, User
@@ -89,7 +89,9 @@ async def test_one_hot_lead_one_push_with_buttons(ctx: dict[str, Any]) -> None:
     assert "<b>Lead 0</b> & co" in msg.text and "80/100" in msg.text  # escaped: shown literally
     assert "Asked for the price twice" in msg.text and "Send the price list" in msg.text
     assert "how much is it? <script>" in msg.text
-    assert len(msg.button_list()) == 2 and tg.errors == []
+    card, chat = (AlertOpen.unpack(b["callback_data"]) for b in msg.button_list())
+    assert (card.what, chat.what) == ("card", "chat") and card.contact_id == chat.contact_id > 0
+    assert tg.errors == []
     assert await _statuses(ctx["sessions"]) == ["sent"]
 
 
@@ -100,6 +102,7 @@ async def test_many_at_once_become_one_digest(ctx: dict[str, Any]) -> None:
     [msg] = tg.user(CHAT).chat
     assert msg.text.startswith("🔥 15 hot leads") and len(msg.text) <= MAX_CHARS
     assert all(f"Lead {i}" in msg.text for i in range(15)) and tg.errors == []
+    assert AlertOpen.unpack(msg.button_list()[-1]["callback_data"]).what == "hot"
     assert await _statuses(ctx["sessions"]) == ["sent"] * 15
 
 
