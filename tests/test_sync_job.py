@@ -141,3 +141,29 @@ async def test_token_near_expiry_is_refreshed_before_the_sync(ctx: dict[str, Any
     ig.tokens.discard(ig.token)  # the old token is dead now: the next sync must use the stored new one
     assert (await sync_creator(ctx, uid))["stopped"] is None and ig.calls["refresh"] == 1
     assert ctx["tg"].user(CHAT).chat == []
+
+
+async def test_only_changed_contacts_that_need_it_are_rescored(ctx: dict[str, Any]) -> None:
+    from workers.jobs.sync import _to_rescore
+
+    uid = await _creator(ctx)
+    earlier, later = NOW - timedelta(hours=2), NOW - timedelta(minutes=1)
+    spec = {  # name: (scored_through, last_message_at, last from creator)
+        "lead_wrote_again": (earlier, later, False),
+        "creator_replied": (earlier, later, True),
+        "never_scored": (None, later, True),
+        "unchanged": (later, later, False),
+        "not_in_this_sync": (earlier, later, False),
+    }
+    ids: dict[str, int] = {}
+    async with transaction(ctx["sessions"]) as s:
+        for name, (through, last, mine) in spec.items():
+            contact = Contact(user_id=uid, instagram_id=name, name=name, tags=[], last_message_at=last,
+                              last_message_from_creator=mine, scored_through=through,
+                              scored_at=through, lead_score=None if through is None else 40)
+            s.add(contact)
+            await s.flush()
+            ids[name] = contact.id
+    changed = [ids[n] for n in spec if n != "not_in_this_sync"]
+    assert await _to_rescore(ctx["sessions"], uid, changed) == sorted([ids["lead_wrote_again"], ids["never_scored"]])
+    assert await _to_rescore(ctx["sessions"], uid + 1, changed) == []  # another creator's ids: nothing
