@@ -103,7 +103,7 @@ async def rescore_changed(ctx: dict[str, Any], user_id: int, result: SyncResult)
     ids = await _to_rescore(ctx["sessions"], user_id, result.changed_contact_ids)
     if not ids:
         return None
-    from core.services import scoring  # type: ignore[attr-defined,unused-ignore]
+    from core.services import scoring
 
     run = await scoring.start_run(ctx["sessions"], ctx["redis"], user_id, scope="ids", contact_ids=ids)
     return int(run.id)
