@@ -16,6 +16,8 @@ COMMANDS: dict[str, str] = {
     "contacts": "leadgram.commands.contacts",
     "demo": "leadgram.commands.demo",
     "scheduler": "leadgram.commands.scheduler",
+    "score": "leadgram.commands.score",
+    "worker": "leadgram.commands.worker",
 }
 
 

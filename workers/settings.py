@@ -35,7 +35,8 @@ async def startup(ctx: dict[str, Any]) -> None:
     settings: Settings = ctx.get("settings") or get_settings()
     await alerting.startup(ctx, settings)  # settings, engine/sessions, http
     ctx.setdefault("scorer", make_scorer(settings))
-    ctx.setdefault("limiter", limiter_for(ctx["redis"], settings))
+    if settings.gemini_api_key:  # the offline rules cost nothing: only Gemini calls are paced
+        ctx.setdefault("limiter", limiter_for(ctx["redis"], settings))
     for hook in STARTUP:
         await hook(ctx)
     from core.services.scoring import resume_runs

@@ -1,0 +1,39 @@
+"""`leadgram worker`: the arq worker alone (scoring, sync and alert jobs), on REDIS_URL or in-process."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+
+from arq.constants import default_queue_name
+
+from core.config import get_settings
+from core.db.engine import upgrade
+from core.queue import create_queue, is_fake, make_worker, running
+
+HELP = "run the background worker (scoring, sync, alerts)"
+log = logging.getLogger(__name__)
+
+
+def register(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--queue", default=default_queue_name, help=argparse.SUPPRESS)  # tests isolate queues
+    parser.add_argument("--max-jobs", type=int, default=20, help="jobs run at once by this worker")
+    parser.add_argument("--in-progress-grace", type=float, default=None, help=argparse.SUPPRESS)
+
+
+async def run(args: argparse.Namespace) -> int:
+    from workers import settings as ws
+
+    settings = get_settings()
+    await upgrade(settings.database_url)
+    queue = await create_queue(settings.redis_url, args.queue)
+    if is_fake(queue):
+        log.warning("REDIS_URL is unset: this worker only sees jobs enqueued inside its own process")
+    worker = make_worker(queue, ws.FUNCTIONS, on_startup=ws.startup, on_shutdown=ws.shutdown,
+                         ctx={"settings": settings}, max_jobs=args.max_jobs, poll_delay=0.1,
+                         in_progress_grace_s=args.in_progress_grace)
+    async with running(worker):
+        log.info("worker started on queue %s", args.queue)
+        await asyncio.Event().wait()  # until Ctrl+C / SIGTERM
+    return 0
