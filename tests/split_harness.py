@@ -46,41 +46,12 @@ async def private_database() -> AsyncIterator[str]:
 
 
 def command(kind: str) -> list[str]:
-    """`leadgram worker` once the scoring pipeline ships it; until then arq with the scheduler's jobs."""
-    if kind == "worker" and not _has_worker_command():
-        return [str(Path(sys.executable).with_name("arq")), "tests.split_harness.WorkerSettings"]
-    return [LEADGRAM, kind]
-
-
-def _has_worker_command() -> bool:
+    """`leadgram worker` / `leadgram scheduler`; arq on workers.settings if the worker command is missing."""
     from leadgram.cli import COMMANDS
 
-    return "worker" in COMMANDS
-
-
-class WorkerSettings:
-    """arq settings for the split test while `leadgram worker` is not there: the scheduler's jobs only."""
-
-    from arq.connections import RedisSettings as _RS
-
-    from workers import alerting as _alerting
-
-    functions = _alerting.FUNCTIONS
-    redis_settings = _RS.from_dsn(os.environ.get("REDIS_URL", REDIS_URL))
-    poll_delay = 0.1
-
-    @staticmethod
-    async def on_startup(ctx: dict[str, object]) -> None:
-        from core.config import get_settings
-        from workers import alerting
-
-        await alerting.startup(ctx, get_settings())
-
-    @staticmethod
-    async def on_shutdown(ctx: dict[str, object]) -> None:
-        from workers import alerting
-
-        await alerting.shutdown(ctx)
+    if kind == "worker" and "worker" not in COMMANDS:
+        return [str(Path(sys.executable).with_name("arq")), "workers.settings.WorkerSettings"]
+    return [LEADGRAM, kind]
 
 
 @asynccontextmanager

@@ -1,6 +1,7 @@
-"""The split deployment, for real: 2 worker processes + 2 `leadgram scheduler` processes on the real Redis and
-a private PostgreSQL database; Instagram and Telegram stand-ins over HTTP. Scheduled syncs bring a new DM in,
-a dead token gets one notice, a hot transition gets one alert; every sync slot ran once (counted at Graph)."""
+"""The split deployment, for real: 2 `leadgram worker` + 2 `leadgram scheduler` processes on the real Redis and
+a private PostgreSQL database; Instagram, Gemini and Telegram stand-ins over HTTP. A new "how much is it?" DM
+goes sync -> rescore -> alert; a dead token gets one notice. Every job ran once (sync slots counted at Graph,
+model calls at Gemini) and every alert was sent once (counted at Telegram)."""
 
 from __future__ import annotations
 
@@ -18,15 +19,14 @@ from core.clients.instagram import IgAccount, InstagramClient
 from core.crypto import TokenCipher
 from core.db import repo
 from core.db.engine import make_engine, make_sessionmaker, transaction
-from core.db.models import Alert, Contact, Message, User
-from core.services import alerts
+from core.db.models import Alert, Contact, Message, ScoringItem, User
 from core.services.connect import connect_token
 from core.services.sync import sync_user
+from standins.gemini import GeminiStandin
 from standins.ig_data import synthetic
 from standins.instagram import InstagramStandin
 from standins.telegram import TelegramStandin
 from tests.split_harness import REDIS_URL, private_database, processes, stop, wait_for
-from workers.enqueue import enqueue_alerts
 
 CHAT_A, CHAT_B = 7001, 7002
 SECRET = "split-secret"
@@ -49,7 +49,8 @@ async def _count(sessions: async_sessionmaker[AsyncSession], stmt: object) -> in
 async def test_two_workers_two_schedulers_every_job_once(tmp_path: Path) -> None:
     redis_url = REDIS_URL.rsplit("/", 1)[0] + f"/{random.randint(3, 15)}"  # arq's default names, our own DB
     redis = Redis.from_url(redis_url)
-    async with private_database() as db_url, InstagramStandin(synthetic(3, 3)) as ig, TelegramStandin() as tg:
+    async with (private_database() as db_url, InstagramStandin(synthetic(3, 3)) as ig, TelegramStandin() as tg,
+                GeminiStandin(latency_s=0.2) as gemini):
         tg.user(CHAT_A), tg.user(CHAT_B)
         engine = make_engine(db_url)
         sessions = make_sessionmaker(engine)
@@ -63,15 +64,16 @@ async def test_two_workers_two_schedulers_every_job_once(tmp_path: Path) -> None
         graph_calls_before = ig.calls["conversations"]
         env = {"DATABASE_URL": db_url, "REDIS_URL": redis_url, "SECRET_KEY": SECRET, "IG_API_BASE": ig.base_url,
                "TELEGRAM_BOT_TOKEN": tg.token, "TELEGRAM_API_BASE": tg.base_url,
+               "GEMINI_API_KEY": "standin-key", "GEMINI_BASE_URL": gemini.base_url, "GEMINI_RPM": "600",
                "SYNC_INTERVAL_MINUTES": str(INTERVAL_MIN), "LOG_LEVEL": "INFO"}
         try:
             async with processes(env, tmp_path, workers=2, schedulers=2) as procs:
-                # A new DM (the creator's own reply: nothing to rescore) arrives through a scheduled sync.
+                # The creator's own reply: synced, nothing to rescore (no model call).
                 reply = ig.add_message("c0", "thanks! the link is in my bio", from_id=ig.data.account_id)
                 await wait_for(lambda: _has_message(sessions, reply.id), 30, "the scheduled sync", procs)
                 await wait_for(lambda: _notified(tg, CHAT_B), 30, "the reconnect notice", procs)
-                # A hot transition as scoring writes it, kicked from a "bot replica": one alert.
-                await _turn_hot(sessions, a, redis_url)
+                # A buyer's DM: sync -> rescore (one model call) -> hot -> one alert.
+                ig.add_message("c1", "how much is it? I want to buy today")
                 await wait_for(lambda: _notified(tg, CHAT_A), 30, "the alert", procs)
                 await asyncio.sleep(3 * INTERVAL_MIN * 60)  # more slots: nothing may be sent twice
                 await stop(procs[2:])  # schedulers first, then let the workers drain the queue
@@ -85,8 +87,12 @@ async def test_two_workers_two_schedulers_every_job_once(tmp_path: Path) -> None
             assert ig.calls["conversations"] - graph_calls_before == len(slots)
             assert len(tg.user(CHAT_B).chat) == 1 and "disconnected" in tg.user(CHAT_B).chat[0].text
             assert len(tg.user(CHAT_A).chat) == 1
-            assert "Hot lead" in tg.user(CHAT_A).chat[0].text and tg.errors == []
+            assert "Hot lead" in tg.user(CHAT_A).chat[0].text and "how much is it" in tg.user(CHAT_A).chat[0].text
+            assert tg.errors == []
             assert await _count(sessions, select(func.count()).where(Alert.status == "sent")) == 1
+            assert await _count(sessions, select(func.count()).select_from(Alert)) == 1
+            # One model call per scoring item, and only the buyer's contact was rescored.
+            assert len(gemini.requests) == await _count(sessions, select(func.count()).select_from(ScoringItem)) == 1
             async with sessions() as s:
                 user_b = await s.get(User, b)
                 assert user_b is not None and user_b.ig_status == "expired" and user_b.ig_reconnect_notified
@@ -127,22 +133,3 @@ async def _drained(redis: Redis) -> bool:
     queued = await redis.zcard("arq:queue")
     running = [k async for k in redis.scan_iter(match="arq:in-progress:*")]
     return queued == 0 and not running
-
-
-async def _turn_hot(sessions: async_sessionmaker[AsyncSession], user_id: int, redis_url: str) -> None:
-    from arq import create_pool
-    from arq.connections import RedisSettings
-
-    async with transaction(sessions) as s:
-        user = await s.get(User, user_id)
-        rows = await s.execute(select(Contact).where(Contact.user_id == user_id).order_by(Contact.id))
-        contact = rows.scalars().first()
-        assert user is not None and contact is not None
-        contact.sentiment, contact.lead_score = "hot", 95
-        contact.score_reason, contact.next_action = "Asked how much it is", "Send the price"
-        assert await alerts.on_scored(s, user, contact)
-    pool = await create_pool(RedisSettings.from_dsn(redis_url))
-    try:
-        await enqueue_alerts(pool, user_id, datetime.now(UTC), window=0.5)
-    finally:
-        await pool.aclose()
