@@ -167,3 +167,33 @@ async def test_only_changed_contacts_that_need_it_are_rescored(ctx: dict[str, An
     changed = [ids[n] for n in spec if n != "not_in_this_sync"]
     assert await _to_rescore(ctx["sessions"], uid, changed) == sorted([ids["lead_wrote_again"], ids["never_scored"]])
     assert await _to_rescore(ctx["sessions"], uid + 1, changed) == []  # another creator's ids: nothing
+
+
+async def test_changes_during_another_run_are_rescored_after_it(ctx: dict[str, Any]) -> None:
+    from core.db.models import ScoringItem, ScoringRun
+    from core.services import scoring
+    from workers.jobs.sync import _start_or_wait, rescore_contacts
+
+    uid = await _creator(ctx)
+    ids = []
+    async with transaction(ctx["sessions"]) as s:
+        for name in ("busy", "new"):
+            contact = Contact(user_id=uid, instagram_id=name, name=name, tags=[], last_message_at=NOW,
+                              last_message_from_creator=False)
+            s.add(contact)
+            await s.flush()
+            ids.append(contact.id)
+    busy, new = ids
+    first = await scoring.start_run(ctx["sessions"], ctx["redis"], uid, scope="ids", contact_ids=[busy])
+    assert await _start_or_wait(ctx, uid, [new]) == first.id  # the active run came back, without `new`
+    queued = [m.decode() for m in await ctx["redis"].zrange(ctx["redis"].default_queue_name, 0, -1)]
+    assert any(":rescore:" in job for job in queued)
+    async with transaction(ctx["sessions"]) as s:  # the active run finishes
+        run = await s.get(ScoringRun, first.id)
+        assert run is not None
+        run.status = "done"
+    second = await rescore_contacts(ctx, uid, [new])  # the deferred job
+    assert second is not None and second != first.id
+    async with ctx["sessions"]() as s:
+        items = (await s.execute(select(ScoringItem.contact_id).where(ScoringItem.run_id == second))).scalars()
+        assert list(items) == [new]

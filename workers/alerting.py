@@ -15,12 +15,13 @@ from arq.worker import func
 from core.config import Settings
 from core.db.engine import make_engine, make_sessionmaker
 from workers.jobs.alerts import deliver_alerts
-from workers.jobs.sync import sync_creator
+from workers.jobs.sync import rescore_contacts, sync_creator
 
 # A sync reads one creator's inbox (bounded Graph retries inside); alerts wait for Telegram pacing.
 FUNCTIONS = [
     func(sync_creator, name="sync_creator", timeout=600, max_tries=3),
     func(deliver_alerts, name="deliver_alerts", timeout=300, max_tries=5),
+    func(rescore_contacts, name="rescore_contacts", timeout=120, max_tries=3),
 ]
 
 

@@ -18,11 +18,12 @@ from core.clients.instagram import PermissionDenied, RateLimited, TokenInvalid
 from core.clients.source import NotConnected, instagram_source
 from core.config import Settings
 from core.crypto import TokenCipher
-from core.db.models import Contact, User
+from core.db.models import Contact, ScoringItem, User
 from core.db.repo import needs_scoring
 from core.services import tokens
 from core.services.sync import SyncResult, sync_user
 from core.timeutil import utcnow
+from workers.jobids import namespaced
 
 log = logging.getLogger(__name__)
 
@@ -103,10 +104,35 @@ async def rescore_changed(ctx: dict[str, Any], user_id: int, result: SyncResult)
     ids = await _to_rescore(ctx["sessions"], user_id, result.changed_contact_ids)
     if not ids:
         return None
+    return await _start_or_wait(ctx, user_id, ids)
+
+
+RESCORE_RETRY_S = 15
+
+
+async def _start_or_wait(ctx: dict[str, Any], user_id: int, ids: list[int]) -> int:
+    """start_run returns the creator's active run when there is one; contacts it does not still hold as
+    pending would be missed, so look again once it had time to finish (needs_scoring re-checks)."""
     from core.services import scoring
 
-    run = await scoring.start_run(ctx["sessions"], ctx["redis"], user_id, scope="ids", contact_ids=ids)
-    return int(run.id)
+    started = await scoring.start_run(ctx["sessions"], ctx["redis"], user_id, scope="ids", contact_ids=ids)
+    if not started.created:
+        async with ctx["sessions"]() as session:
+            pending = set((await session.execute(select(ScoringItem.contact_id).where(
+                ScoringItem.run_id == started.id, ScoringItem.status == "pending"))).scalars())
+        missing = sorted(set(ids) - pending)
+        if missing:
+            slot = int(ctx.get("clock", utcnow)().timestamp() // RESCORE_RETRY_S)
+            job_id = namespaced(ctx["redis"], f"rescore:{user_id}:{started.id}:{slot}")
+            await ctx["redis"].enqueue_job("rescore_contacts", user_id, missing, _job_id=job_id,
+                                           _defer_by=RESCORE_RETRY_S)
+    return int(started.id)
+
+
+async def rescore_contacts(ctx: dict[str, Any], user_id: int, contact_ids: list[int]) -> int | None:
+    """Job: rescore contacts a sync changed while another run was active (only those still needing it)."""
+    ids = await _to_rescore(ctx["sessions"], user_id, contact_ids)
+    return await _start_or_wait(ctx, user_id, ids) if ids else None
 
 
 async def _to_rescore(sessions: async_sessionmaker[AsyncSession], user_id: int, changed: list[int]) -> list[int]:
