@@ -72,7 +72,7 @@ def make_worker(
     max_jobs: int = 20,
     burst: bool = False,
     poll_delay: float = 0.05,
-    in_progress_grace_s: float | None = None,
+    in_progress_ttl_s: float | None = None,
 ) -> Worker:
     """An arq Worker on an existing pool (no signal handlers: it lives inside our own event loop)."""
     worker = Worker(
@@ -80,11 +80,10 @@ def make_worker(
         on_shutdown=on_shutdown, ctx=ctx, max_jobs=max_jobs, burst=burst, poll_delay=poll_delay,
         handle_signals=False,
     )
-    if in_progress_grace_s is not None:
-        # arq keeps a job's in-progress marker for timeout + 10 s; after a kill -9 that is how long a
-        # restarted worker waits before it may take the job again. Tests shorten it.
-        longest = max((f.timeout_s or worker.job_timeout_s or 0) for f in worker.functions.values())
-        worker.in_progress_timeout_s = longest + in_progress_grace_s
+    if in_progress_ttl_s is not None:
+        # arq keeps a job's in-progress marker for the longest timeout + 10 s; after a kill -9 that is how
+        # long a restarted worker waits before it takes the job again. Tests shorten it (jobs are idempotent).
+        worker.in_progress_timeout_s = in_progress_ttl_s
     return worker
 
 

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import signal
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
@@ -152,3 +156,52 @@ async def test_limiter_keeps_calls_under_rpm(redis_url, unique):
     waits = [await limiter.reserve(max_wait_s=100) for _ in range(10)]
     assert waits == [i * 0.5 for i in range(10)]  # 120 RPM: one slot every 0.5 s whoever asks
     await queue.aclose()
+
+
+async def test_two_workers_score_each_contact_once(sessions, redis_url, unique):
+    user_id = await seed(sessions, 24)
+    async with GeminiStandin(latency_s=0.05) as gem, pipeline(sessions, redis_url, unique, gem) as queue, \
+            pipeline(sessions, redis_url, unique, gem):
+        started = await scoring.start_run(sessions, queue, user_id)
+        run = await wait_done(sessions, user_id, started.id)
+    assert (run.total, run.done, run.failed) == (24, 24, 0)
+    assert len(gem.requests) == 24  # one model call per contact across both workers
+
+
+def _worker(db_url: str, redis_url: str, unique: str, gem: GeminiStandin) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "DATABASE_URL": db_url, "REDIS_URL": redis_url, "GEMINI_API_KEY": "k",
+           "GEMINI_BASE_URL": gem.base_url, "GEMINI_RPM": "6000", "LOG_LEVEL": "WARNING"}
+    cmd = [sys.executable, "-m", "leadgram", "worker", "--queue", unique, "--in-progress-ttl", "2"]
+    return subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+async def test_killed_worker_run_completes_after_restart(sessions, db_url, redis_url, unique):
+    user_id = await seed(sessions, 30)
+    async with GeminiStandin(latency_s=0.2) as gem:
+        queue = await create_queue(redis_url, unique)
+        started = await scoring.start_run(sessions, queue, user_id)
+        first = _worker(db_url, redis_url, unique, gem)
+        try:
+            async with asyncio.timeout(30):
+                while True:  # kill -9 once some, not all, contacts are done
+                    async with sessions() as session:
+                        run = await scoring.get_run(session, user_id, started.id)
+                    if run is not None and run.done >= 3:
+                        break
+                    await asyncio.sleep(0.05)
+        finally:
+            first.send_signal(signal.SIGKILL)
+            first.wait()
+        assert run.done < 30
+        second = _worker(db_url, redis_url, unique, gem)
+        try:
+            final = await wait_done(sessions, user_id, started.id, limit_s=60)
+        finally:
+            second.terminate()
+            second.wait()
+        await queue.aclose()
+    assert (final.total, final.done, final.failed, final.skipped) == (30, 30, 0, 0)
+    async with sessions() as session:
+        statuses = list((await session.execute(select(ScoringItem.status))).scalars())
+        scored = list((await session.execute(select(Contact.scored_at))).scalars())
+    assert statuses == ["done"] * 30 and all(scored)

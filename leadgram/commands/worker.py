@@ -19,7 +19,7 @@ log = logging.getLogger(__name__)
 def register(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--queue", default=default_queue_name, help=argparse.SUPPRESS)  # tests isolate queues
     parser.add_argument("--max-jobs", type=int, default=20, help="jobs run at once by this worker")
-    parser.add_argument("--in-progress-grace", type=float, default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--in-progress-ttl", type=float, default=None, help=argparse.SUPPRESS)
 
 
 async def run(args: argparse.Namespace) -> int:
@@ -32,7 +32,7 @@ async def run(args: argparse.Namespace) -> int:
         log.warning("REDIS_URL is unset: this worker only sees jobs enqueued inside its own process")
     worker = make_worker(queue, ws.FUNCTIONS, on_startup=ws.startup, on_shutdown=ws.shutdown,
                          ctx={"settings": settings}, max_jobs=args.max_jobs, poll_delay=0.1,
-                         in_progress_grace_s=args.in_progress_grace)
+                         in_progress_ttl_s=args.in_progress_ttl)
     async with running(worker):
         log.info("worker started on queue %s", args.queue)
         await asyncio.Event().wait()  # until Ctrl+C / SIGTERM
