@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import os
 import tempfile
 import time
@@ -73,7 +74,10 @@ async def pipelined(sessions: Any, redis_url: str | None, gem: GeminiStandin, us
     name = f"bench:{uuid.uuid4().hex[:8]}"
     settings = load_settings(gemini_api_key="bench", gemini_base_url=gem.base_url, gemini_rpm=rpm)
     pools = [await create_queue(redis_url, name) for _ in range(2)]
-    workers = [make_worker(pool, FUNCTIONS, max_jobs=30, ctx={
+    # Each worker runs enough jobs to keep RPM/60 calls per second in flight at the stand-in's latency, no
+    # more: extra jobs would only queue on the limiter and push a retried contact further back.
+    per_worker = max(4, math.ceil(rpm / 60 * LATENCY_S * 0.8))
+    workers = [make_worker(pool, FUNCTIONS, max_jobs=per_worker, ctx={
         "sessions": sessions, "scorer": GeminiScorer(settings), "alerts_after_scoring": False,
         "limiter": RateLimiter(pool, f"{name}:rl", rpm)}) for pool in pools]
     calls_before = len(gem.requests)
@@ -94,7 +98,8 @@ async def pipelined(sessions: Any, redis_url: str | None, gem: GeminiStandin, us
     return {"rpm": rpm, "contacts": run.total, "scored": run.done, "failed": run.failed,
             "lost": run.total - run.done - run.failed - run.skipped, "seconds": round(elapsed, 2),
             "per_second": round(run.done / elapsed, 2), "share_of_ceiling": round(run.done / elapsed / ceiling, 3),
-            "model_calls": len(gem.requests) - calls_before, "tokens_in": run.tokens_in}
+            "model_calls": len(gem.requests) - calls_before, "tokens_in": run.tokens_in,
+            "max_jobs_per_worker": per_worker}
 
 
 async def seed_design(sessions: Any, gem: GeminiStandin, user_id: int) -> float:

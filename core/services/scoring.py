@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 
 SCOPES = ("unscored", "all", "ids")
 JOB_NAME = "score_contact"
-MAX_TRIES = 5  # our own bound; arq's max_tries is set higher so the last try can record the failure
+MAX_TRIES = 5  # failed model calls per contact; arq's own max_tries is far higher (see workers/jobs/scoring.py)
 LIMITER_MAX_WAIT_S = 20.0
 
 
@@ -169,7 +169,9 @@ async def score_one(
     sessions: async_sessionmaker[AsyncSession], scorer: Scorer, limiter: RateLimiter | None, run_id: int,
     contact_id: int, job_try: int = 1, max_tries: int = MAX_TRIES, clock: Clock = utcnow,
 ) -> Outcome:
-    """Score one contact of a run. Raises RetryLater for transient faults until the last try."""
+    """Score one contact of a run. Raises RetryLater for transient faults until the last try.
+
+    `job_try` is accepted for callers' convenience but the bound is the item's failed-call count in the DB."""
     async with sessions() as session:
         loaded = await _load(session, run_id, contact_id, clock)
     if isinstance(loaded, Outcome):
@@ -184,15 +186,26 @@ async def score_one(
     except TooFarAhead as exc:
         raise RetryLater(exc.wait_s + random.uniform(0, 1), "rate limiter busy") from None
     except ScoreError as exc:
-        if exc.retryable and job_try < max_tries:
-            raise RetryLater(backoff(job_try), str(exc)) from None
+        # Tries are counted in the DB (not arq's job_try): limiter bounces and worker crashes do not use them up.
+        tries = await _count_try(sessions, run_id, contact_id)
+        if exc.retryable and tries < max_tries:
+            raise RetryLater(backoff(tries), str(exc)) from None
         return await _finish(sessions, run_id, contact_id, "failed", str(exc), clock, model_called=True)
     return await _finish(sessions, run_id, contact_id, "done", result, clock, model_called=True)
 
 
-def backoff(job_try: int, base: float = 1.0, cap: float = 30.0) -> float:
-    """Exponential backoff with full jitter (tries spread out instead of stampeding together)."""
-    return random.uniform(base / 2, min(cap, base * 2 ** (job_try - 1)))
+def backoff(tries: int, base: float = 0.5, cap: float = 30.0) -> float:
+    """Exponential backoff with jitter (tries spread out instead of stampeding together)."""
+    return random.uniform(base / 2, min(cap, base * 2 ** (tries - 1)))
+
+
+async def _count_try(sessions: async_sessionmaker[AsyncSession], run_id: int, contact_id: int) -> int:
+    """Record one failed model call on the item; return how many it has had."""
+    async with sessions() as session, session.begin():
+        key = (ScoringItem.run_id == run_id, ScoringItem.contact_id == contact_id)
+        await session.execute(update(ScoringItem).where(*key, ScoringItem.status == "pending")
+                              .values(attempts=ScoringItem.attempts + 1))
+        return int((await session.execute(select(ScoringItem.attempts).where(*key))).scalar_one())
 
 
 async def _load(session: AsyncSession, run_id: int, contact_id: int,
@@ -221,7 +234,7 @@ async def _finish(sessions: async_sessionmaker[AsyncSession], run_id: int, conta
         claim = (update(ScoringItem)
                  .where(ScoringItem.run_id == run_id, ScoringItem.contact_id == contact_id,
                         ScoringItem.status == "pending")
-                 .values(status=status, error=error, finished_at=now, attempts=ScoringItem.attempts + 1))
+                 .values(status=status, error=error, finished_at=now))
         if not (await session.execute(claim)).rowcount:  # type: ignore[attr-defined]
             return Outcome("duplicate", model_called=model_called)
         run = await session.get(ScoringRun, run_id)

@@ -31,5 +31,7 @@ async def score_contact(ctx: dict[str, Any], run_id: int, contact_id: int) -> st
     return outcome.status
 
 
-# arq's own bound is above ours: our last try records the failure in the run instead of arq dropping it.
-FUNCTIONS = [func(score_contact, name=scoring.JOB_NAME, timeout=JOB_TIMEOUT_S, max_tries=scoring.MAX_TRIES + 3)]
+# Model-call tries are bounded in the DB (scoring.MAX_TRIES); arq's bound only stops a job that keeps
+# crashing its worker. It must stay high: a job arq drops would leave its item pending and the run open.
+ARQ_MAX_TRIES = 1000
+FUNCTIONS = [func(score_contact, name=scoring.JOB_NAME, timeout=JOB_TIMEOUT_S, max_tries=ARQ_MAX_TRIES)]
