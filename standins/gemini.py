@@ -74,10 +74,10 @@ class GeminiStandin:
         fault = self._fault()
         self.requests.append({"path": request.path, "body": body, "fault": fault,
                               "api_key": bool(request.headers.get("x-goog-api-key"))})
+        if fault == "429":  # quota is checked before the model runs: a real 429 comes back at once
+            return _error(429, "RESOURCE_EXHAUSTED", "Resource has been exhausted (e.g. check quota).")
         if self.latency_s:
             await asyncio.sleep(self.latency_s)
-        if fault == "429":
-            return _error(429, "RESOURCE_EXHAUSTED", "Resource has been exhausted (e.g. check quota).")
         if fault == "500":
             return _error(500, "INTERNAL", "An internal error has occurred.")
         if fault == "slow":
