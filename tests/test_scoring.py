@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from core.clients.gemini import GeminiScorer, OfflineScorer
+from core.clients.gemini import SYSTEM_INSTRUCTION, GeminiScorer, OfflineScorer, ScoreInput, Turn, build_prompt
 from core.config import load_settings
 from core.db import repo
 from core.db.models import Contact, Message, ScoringItem
@@ -205,3 +205,48 @@ async def test_killed_worker_run_completes_after_restart(sessions, db_url, redis
         statuses = list((await session.execute(select(ScoringItem.status))).scalars())
         scored = list((await session.execute(select(Contact.scored_at))).scalars())
     assert statuses == ["done"] * 30 and all(scored)
+
+
+async def test_offline_rules_and_prompt_budget():
+    now = utcnow()
+
+    def convo(*turns: tuple[bool, str, int]) -> ScoreInput:
+        return ScoreInput("fitness", "sell programs", [Turn(c, t, now - timedelta(days=d)) for c, t, d in turns], now)
+
+    scorer = OfflineScorer()
+    hot = await scorer.score(convo((True, "hey", 1), (False, "How much is coaching?", 0)))
+    cold = await scorer.score(convo((True, "hey", 1), (False, "ok", 0)))
+    ghost = await scorer.score(convo((False, "tell me more", 6), (True, "Here are the details!", 5)))
+    assert (hot.sentiment, cold.sentiment, ghost.sentiment) == ("hot", "cold", "ghosted")
+    assert hot.scored_by == "offline" and hot.score > cold.score
+    long = convo(*[(i % 2 == 0, "word " * 500, 0) for i in range(12)])
+    prompt = build_prompt(long)
+    assert prompt.count("\n[") == 10 and len(prompt) / 4 + len(SYSTEM_INSTRUCTION) / 4 <= 700
+
+
+async def test_retry_failed_starts_an_ids_run_of_the_failures(sessions, redis_url, unique):
+    user_id = await seed(sessions, 2)
+    async with GeminiStandin(script=["500"] * 2) as gem, \
+            pipeline(sessions, redis_url, unique, gem, tries=1) as queue:
+        first, _ = await scoring.start_run(sessions, queue, user_id)
+        done = await wait_done(sessions, user_id, first.id)
+        assert (done.failed, done.done) == (2, 0)
+        again = await scoring.retry_failed(sessions, queue, user_id, first.id)
+        assert again is not None and again.created and again.run.scope == "ids"
+        second = await wait_done(sessions, user_id, again.id)
+    assert (second.total, second.done, second.failed) == (2, 2, 0)
+
+
+def test_cli_score_offline_summary(tmp_path):
+    env = {**os.environ, "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/cli.db", "LOG_LEVEL": "WARNING"}
+    for key in ("REDIS_URL", "GEMINI_API_KEY"):
+        env[key] = ""
+    subprocess.run([sys.executable, "-m", "leadgram", "demo"], env=env, cwd=tmp_path, check=True,
+                   capture_output=True, timeout=60)
+    out = subprocess.run([sys.executable, "-m", "leadgram", "score"], env=env, cwd=tmp_path,
+                         capture_output=True, text=True, timeout=90)
+    assert out.returncode == 0, out.stderr
+    assert "0 failed" in out.stdout and "hot leads found" in out.stdout and " scored" in out.stdout
+    again = subprocess.run([sys.executable, "-m", "leadgram", "score"], env=env, cwd=tmp_path,
+                           capture_output=True, text=True, timeout=90)
+    assert "0 scored, 0 failed" in again.stdout  # nothing new since the first pass
