@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from importlib import resources
 from typing import Any
 
@@ -26,11 +27,30 @@ def pick_niche(niche_text: str | None) -> str:
     return "fitness"
 
 
+def demo_niche(niche: str) -> str:
+    return niche if niche in NICHES else "fitness"
+
+
+@cache
+def _demo_raw(niche: str) -> dict[str, Any]:
+    name = f"demo_{demo_niche(niche)}.json"
+    raw: dict[str, Any] = json.loads(resources.files("standins").joinpath("data", name).read_text(encoding="utf-8"))
+    return raw
+
+
+def demo_ages(niche: str = "fitness") -> dict[str, int]:
+    """{message id: seconds before the timeline's anchor} for a bundled demo account.
+
+    A stored demo message therefore tells when its timeline was anchored: created_time + age."""
+    return {m["id"]: int(m["age_s"]) for item in _demo_raw(niche)["conversations"] for m in item["messages"]}
+
+
 def load_demo(niche: str = "fitness", *, now: datetime | None = None) -> Dataset:
-    """A bundled demo account; message ages become timestamps relative to `now`."""
+    """A bundled demo account; message ages become timestamps counted back from `now` (the timeline's anchor).
+
+    The same anchor always yields the same threads, message ids and created_time values."""
     now = now or datetime.now(UTC)
-    name = f"demo_{niche if niche in NICHES else 'fitness'}.json"
-    raw = json.loads(resources.files("standins").joinpath("data", name).read_text(encoding="utf-8"))
+    raw = _demo_raw(niche)
     acc = raw["account"]
     ds = Dataset(account_id=acc["id"], username=acc["username"])
     me = {"id": acc["id"], "username": acc["username"]}

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import datetime
 
 import httpx
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.clients.demo import demo_client
 from core.clients.instagram import InstagramClient
@@ -30,14 +32,18 @@ def graph_client(http: httpx.AsyncClient, token: str, settings: Settings, user_i
 
 @asynccontextmanager
 async def instagram_source(
-    user: User, settings: Settings, cipher: TokenCipher, http: httpx.AsyncClient,
+    user: User, settings: Settings, cipher: TokenCipher, http: httpx.AsyncClient, *,
+    sessions: async_sessionmaker[AsyncSession] | None = None, now: datetime | None = None,
 ) -> AsyncIterator[InstagramClient]:
-    """Yields the client for this creator, or raises NotConnected."""
+    """Yields the client for this creator, or raises NotConnected.
+
+    Pass `sessions` whenever the result is synced: the demo account then keeps the creator's stable timeline
+    (core.clients.demo.demo_anchor; `now` anchors a first demo sync) instead of one that moves with every sync."""
     if uses_env_token(user, settings):
         assert settings.ig_access_token is not None
         yield graph_client(http, settings.ig_access_token.get_secret_value(), settings, settings.ig_user_id)
     elif user.ig_source == "demo":
-        async with demo_client(user.niche, http=http) as client:
+        async with demo_client(user.niche, http=http, now=now, sessions=sessions, user_id=user.id) as client:
             yield client
     elif user.ig_source == "graph" and user.ig_token_encrypted:
         token = cipher.decrypt(user.ig_token_encrypted)

@@ -27,7 +27,7 @@ async def run(args: argparse.Namespace) -> int:
             user = await resolve_user(sessions, args.user)
             async with transaction(sessions) as session:
                 await connect_demo(session, user.id)
-            async with demo_client(user.niche) as ig:
+            async with demo_client(user.niche, sessions=sessions, user_id=user.id) as ig:
                 result = await sync_user(sessions, user.id, ig)
             print(summary(result))
             if not result.ok:

@@ -42,7 +42,8 @@ async def run(args: argparse.Namespace) -> int:
                     await connect_env(session, user.id)
             async with httpx.AsyncClient(timeout=30.0) as http:
                 try:
-                    async with instagram_source(user, settings, TokenCipher.from_settings(settings), http) as ig:
+                    cipher = TokenCipher.from_settings(settings)
+                    async with instagram_source(user, settings, cipher, http, sessions=sessions) as ig:
                         result = await sync_user(sessions, user.id, ig)
                 except NotConnected as exc:
                     raise CliError(f"leadgram: {who(user)}: {exc}; {HINT}", EXIT_NOT_CONNECTED) from None

@@ -54,7 +54,8 @@ async def sync_creator(ctx: dict[str, Any], user_id: int) -> dict[str, Any]:
     if await _refresh_token(ctx, user) == "stopped":
         return {"stopped": "expired"}
     try:
-        async with instagram_source(user, ctx["settings"], _cipher(ctx), _http(ctx)) as client:
+        async with instagram_source(user, ctx["settings"], _cipher(ctx), _http(ctx), sessions=sessions,
+                                    now=clock()) as client:
             result = await sync_user(sessions, user_id, client, now=clock)
     except NotConnected as exc:
         await tokens.stop_syncing(sessions, user_id, "expired", str(exc), clock())
