@@ -72,6 +72,8 @@ class User(Timestamped, Base):
     last_sync_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_sync_error: Mapped[str | None] = mapped_column(String(500))
     last_contacts_view_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # 🆕 marks compare with the visit before the current one, so they survive paging within a visit.
+    prev_contacts_view_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     alerts_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     alert_threshold: Mapped[int] = mapped_column(Integer, default=80)

@@ -65,7 +65,8 @@ async def sync_creator(ctx: dict[str, Any], user_id: int) -> dict[str, Any]:
         await notify_reconnect(ctx, user_id)
         return {"stopped": result.stopped_reason}
     run_id = await rescore_changed(ctx, user_id, result)
-    return {"new_messages": result.new_messages, "changed": len(result.changed_contact_ids), "run_id": run_id,
+    return {"new_contacts": result.new_contacts, "updated_contacts": result.updated_contacts,
+            "new_messages": result.new_messages, "changed": len(result.changed_contact_ids), "run_id": run_id,
             "stopped": result.stopped_reason}
 
 

@@ -1,0 +1,53 @@
+"""The contact card and what hangs off it: full chat (paged) and ♻️ rescore."""
+
+from __future__ import annotations
+
+from aiogram import F, Router
+from aiogram.types import CallbackQuery, Message
+from aiogram.utils.callback_answer import CallbackAnswer
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot import screens
+from bot.callbacks import ContactCb
+from bot.deps import Deps
+from bot.handlers.common import own_contact
+from bot.keyboards import back_of
+from bot.views import show
+from core.db.models import User
+from core.services import scoring
+
+router = Router(name="card")
+
+
+@router.callback_query(ContactCb.filter(F.a == "card"))
+async def card(callback: CallbackQuery, callback_data: ContactCb, user: User, session: AsyncSession,
+               callback_answer: CallbackAnswer) -> None:
+    contact = await own_contact(session, user, callback_data.id, callback_answer)
+    if contact is not None:
+        screen = screens.card(contact, back_of(callback_data))
+        await show(callback, screen.text, screen.markup, screen.preview)
+
+
+@router.callback_query(ContactCb.filter(F.a == "chat"))
+async def chat(callback: CallbackQuery, callback_data: ContactCb, user: User, session: AsyncSession,
+               callback_answer: CallbackAnswer) -> None:
+    contact = await own_contact(session, user, callback_data.id, callback_answer)
+    if contact is not None:
+        screen = await screens.chat(session, user, contact, back_of(callback_data), callback_data.v or 1)
+        await show(callback, screen.text, screen.markup)
+
+
+@router.callback_query(ContactCb.filter(F.a == "rescore"))
+async def rescore(callback: CallbackQuery, callback_data: ContactCb, user: User, session: AsyncSession,
+                  callback_answer: CallbackAnswer, deps: Deps) -> None:
+    contact = await own_contact(session, user, callback_data.id, callback_answer)
+    if contact is None:
+        return
+    await session.commit()  # the run is written by its own session
+    started = await scoring.start_run(deps.sessions, deps.queue, user.id, scope="ids", contact_ids=[contact.id])
+    if not started.created:
+        callback_answer.text = "A scoring run is in progress: this contact gets its turn when it finishes."
+        return
+    callback_answer.text = "♻️ Rescoring… the card updates in a moment."
+    if isinstance(callback.message, Message):
+        deps.watchers.watch_card(callback.message, user.id, started.id, contact.id, back_of(callback_data))
