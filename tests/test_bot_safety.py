@@ -1,0 +1,214 @@
+"""Issue 5's safety rules, end to end through the real bot and the Telegram stand-in (every call checked
+against the Bot API spec): forged and stale callbacks, the ALLOWED_TELEGRAM_IDS gate, hostile Instagram text,
+Telegram 429s, the CSV export and /settings. Both dialects, real Redis."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import csv
+import io
+import random
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.callbacks import ContactCb, ListCb, RunCb, tag_key
+from bot.handlers.common import NOT_FOUND
+from bot.middlewares import REFUSAL
+from bot.notify import AlertOpen
+from core.db.models import Alert, Contact, Message, ScoringItem, ScoringRun, User
+from core.services.export import COLUMNS
+from standins.telegram import Callback, SimUser
+from tests.bot_harness import BotWorld, bot_world, onboard_demo
+
+pytestmark = pytest.mark.timeout(180)
+
+Sessions = async_sessionmaker[AsyncSession]
+
+
+@contextlib.asynccontextmanager
+async def checked_world(db_url: str, sessions: Sessions, redis_url: str, unique: str,
+                        **overrides: Any) -> AsyncIterator[BotWorld]:
+    """A bot world that must end with no rejected Telegram call and every button press answered."""
+    async with bot_world(db_url, sessions, redis_url, unique, **overrides) as w:
+        yield w
+        await w.tg.wait_idle(timeout=10)
+        assert w.tg.errors == [], [(e.method, e.error) for e in w.tg.errors]
+        assert w.tg.unanswered_callbacks == []
+
+
+@pytest.fixture
+async def world(db_url: str, sessions: Sessions, redis_url: str, unique: str) -> AsyncIterator[BotWorld]:
+    async with checked_world(db_url, sessions, redis_url, unique) as w:
+        yield w
+
+
+# ---------------------------------------------------------------- helpers
+
+
+async def user_row(sessions: Sessions, telegram_id: int) -> User:
+    async with sessions() as s:
+        user = (await s.execute(select(User).where(User.telegram_id == telegram_id))).scalar_one()
+        return user
+
+
+async def contacts_of(sessions: Sessions, user_id: int) -> list[Contact]:
+    async with sessions() as s:
+        return list((await s.execute(select(Contact).where(Contact.user_id == user_id)
+                                     .order_by(Contact.id))).scalars())
+
+
+def row_dict(obj: Any) -> dict[str, Any]:
+    return {c.name: getattr(obj, c.name) for c in obj.__table__.columns}
+
+
+async def snapshot(sessions: Sessions) -> dict[str, Any]:
+    """Every contact, message count, run and alert in the database, by id."""
+    async with sessions() as s:
+        contacts = {c.id: row_dict(c) for c in (await s.execute(select(Contact))).scalars()}
+        runs = {r.id: row_dict(r) for r in (await s.execute(select(ScoringRun))).scalars()}
+        alerts = {a.id: row_dict(a) for a in (await s.execute(select(Alert))).scalars()}
+        messages = (await s.execute(select(Message.contact_id, func.count()).group_by(Message.contact_id))).all()
+    return {"contacts": contacts, "runs": runs, "alerts": alerts, "messages": dict(messages)}
+
+
+async def settle(world: BotWorld, timeout: float = 90.0) -> None:  # noqa: ASYNC109
+    """Until background work is over: no scoring run running, no alert waiting, the bot idle.
+
+    Alerts are switched off first: pushes would interleave with the chats the tests inspect."""
+    async with world.sessions() as s, s.begin():
+        await s.execute(update(User).values(alerts_enabled=False))
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        async with world.sessions() as s:
+            running = (await s.execute(select(func.count()).select_from(ScoringRun)
+                                       .where(ScoringRun.status != "done"))).scalar_one()
+            waiting = (await s.execute(select(func.count()).select_from(Alert)
+                                       .where(Alert.status.in_(("pending", "sending"))))).scalar_one()
+        if not running and not waiting:
+            break
+        if loop.time() > deadline:
+            raise TimeoutError(f"still {running} runs running, {waiting} alerts waiting")
+        await asyncio.sleep(0.1)
+    await world.tg.wait_idle(timeout=15, quiet=0.5)
+
+
+def chat_view(user: SimUser) -> dict[int, tuple[str, int, Any]]:
+    return {m.message_id: (m.text, m.edited, m.reply_markup) for m in user.chat}
+
+
+async def answers(user: SimUser, presses: list[tuple[str, Callback]]) -> dict[str, str]:
+    return {label: (await user.wait_answered(cb, timeout=10)).get("text", "") for label, cb in presses}
+
+
+# ---------------------------------------------------------------- 1. forged and stale callbacks
+
+
+async def test_forged_and_stale_callbacks_reveal_and_change_nothing(world: BotWorld) -> None:
+    ann, bob = world.user(2001, "Ann"), world.user(2002, "Bob")
+    await onboard_demo(world, ann, "fitness coach")
+    await onboard_demo(world, bob, "tattoo artist")
+    await settle(world)
+    a_user, b_user = await user_row(world.sessions, ann.id), await user_row(world.sessions, bob.id)
+    a_contacts, b_contacts = await contacts_of(world.sessions, a_user.id), await contacts_of(world.sessions, b_user.id)
+    assert a_contacts and b_contacts
+    b_names = {c.name for c in b_contacts} | {c.username for c in b_contacts}
+    # A's leads whose names Bob's own (demo) contacts do not share: none of them may ever show in Bob's chat.
+    secret = [c for c in a_contacts if c.name and c.name not in b_names and c.username not in b_names][:3]
+    assert len(secret) == 3
+    target = secret[0]
+    a_tag = next((t for c in a_contacts for t in (c.tags or [])), "vip")
+    async with world.sessions() as s:
+        a_run = (await s.execute(select(ScoringRun.id).where(ScoringRun.user_id == a_user.id))).scalars().first()
+    assert a_run is not None
+
+    listing = await world.say(bob, "/contacts", "📇")
+    other = await world.say(bob, "/contacts", "📇")  # paged to 99999 below
+    # A stale button: Bob's own contact, deleted after the list was shown.
+    gone = b_contacts[0]
+    gone_button = ContactCb(a="card", id=gone.id).pack()
+    async with world.sessions() as s, s.begin():
+        for model in (Alert, ScoringItem, Message):
+            await s.execute(delete(model).where(model.contact_id == gone.id))  # type: ignore[attr-defined]
+        await s.execute(delete(Contact).where(Contact.id == gone.id))
+    mine = b_contacts[1]
+    before_db = await snapshot(world.sessions)
+    before_chat = chat_view(bob)
+
+    forged = {f"{a}:{c.id}": ContactCb(a=a, id=c.id).pack() for c in secret for a in ("card", "chat")}
+    forged |= {
+        "tags": ContactCb(a="tags", id=target.id).pack(),
+        "tog": ContactCb(a="tog", id=target.id, t=tag_key(a_tag)).pack(),
+        "newtag": ContactCb(a="newtag", id=target.id).pack(),
+        "score": ContactCb(a="score", id=target.id).pack(),
+        "set": ContactCb(a="set", id=target.id, v=90).pack(),
+        "set37": ContactCb(a="set", id=target.id, v=37).pack(),
+        "typed": ContactCb(a="typed", id=target.id).pack(),
+        "rescore": ContactCb(a="rescore", id=target.id).pack(),
+        "chat-page": ContactCb(a="chat", id=target.id, v=2).pack(),
+        "alert-card": AlertOpen(what="card", contact_id=target.id).pack(),
+        "alert-chat": AlertOpen(what="chat", contact_id=target.id).pack(),
+        "deleted": gone_button,
+        "no-such-id": ContactCb(a="card", id=max(c.id for c in a_contacts + b_contacts) + 1000).pack(),
+        "negative-id": ContactCb(a="card", id=-1).pack(),
+        "garbage-x": "x",
+        "garbage-int": "c:card:notanint",
+        "garbage-fields": "c:card:1:1:all:last::0:extra",
+        "garbage-action": ContactCb(a="nuke", id=mine.id).pack(),
+    }
+    rng = random.Random(5)
+    alphabet = [chr(c) for c in range(33, 127)] + list("éß€😀🔥\u202e\u200f:")
+    for n in range(64):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(1, 64)))
+        while len(text.encode()) > 64:
+            text = text[:-1]
+        forged[f"random-{n}"] = text
+    presses = [(label, await bob.press_raw(listing.message_id, data)) for label, data in forged.items()]
+    # The same forged card and chat from a message too old to show (the bot would have to send a new one).
+    presses.append(("stale-card", await bob.press_raw(999_999, ContactCb(a="card", id=target.id).pack())))
+    presses.append(("stale-alert", await bob.press_raw(999_998, AlertOpen(what="chat", contact_id=target.id).pack())))
+    retry = await bob.press_raw(listing.message_id, RunCb(a="retry", id=a_run).pack())
+    own37 = await bob.press_raw(listing.message_id, ContactCb(a="set", id=mine.id, v=37).pack())
+    far = await bob.press_raw(other.message_id, ListCb(p=99999).pack())
+
+    got = await answers(bob, presses)
+    assert {label: text for label, text in got.items() if text != NOT_FOUND} == {}
+    retry_text = (await bob.wait_answered(retry)).get("text", "")
+    assert retry_text == "Nothing to retry: no failed contacts in that run."  # same as for a run of one's own
+    assert "pick one of the buttons" in (await bob.wait_answered(own37)).get("text", "").lower()
+    await bob.wait_answered(far)
+    await world.tg.wait_idle(timeout=10, quiet=0.5)
+
+    # Bob's chat: nothing new, nothing edited, except the list he paged (clamped to his own last page).
+    after_chat = chat_view(bob)
+    paged = after_chat.pop(other.message_id)
+    before_chat.pop(other.message_id)
+    assert after_chat == before_chat
+    pages = -(-(len(b_contacts) - 1) // 10)
+    assert f"page {pages}/{pages}" in str(bob.message(other.message_id).buttons), paged[0][:200]
+    shown = "\n".join(m.text + str(m.buttons) for m in bob.chat)
+    for contact in secret:
+        assert contact.name not in shown
+    # Nobody's rows moved: Ann's contacts, runs, alerts; Bob's contact keeps its score despite v=37.
+    assert await snapshot(world.sessions) == before_db
+
+
+async def test_ids_beyond_the_integer_columns_are_not_found(world: BotWorld) -> None:
+    """Callback data is user input: an id no INTEGER column can hold (2**31 on PostgreSQL, 2**63 on SQLite)
+    must get the same "not found" answer as any unknown id, not crash the handler (an unanswered spinner)."""
+    bob = world.user(2102, "Bob")
+    await world.say(bob, "/help", "Leadgram")
+    huge = (2**31, 2**63, 10**30)
+    forged = [ContactCb(a=a, id=n).pack() for n in huge for a in ("card", "chat", "rescore")]
+    forged += [AlertOpen(what="card", contact_id=n).pack() for n in huge]
+    presses = [(data, await bob.press_raw(bob.chat[-1].message_id, data)) for data in forged]
+    retries = [await bob.press_raw(bob.chat[-1].message_id, RunCb(a="retry", id=n).pack()) for n in huge]
+    got = await answers(bob, presses)
+    assert {data: text for data, text in got.items() if text != NOT_FOUND} == {}
+    for cb in retries:
+        assert (await bob.wait_answered(cb, timeout=10)).get("text", "").startswith("Nothing to retry")
