@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.callbacks import ContactCb, ListCb, RunCb, tag_key
+from bot.callbacks import ContactCb, ListCb, RunCb, SetCb, tag_key
 from bot.handlers.common import NOT_FOUND
 from bot.middlewares import REFUSAL
 from bot.notify import AlertOpen
@@ -212,3 +212,151 @@ async def test_ids_beyond_the_integer_columns_are_not_found(world: BotWorld) -> 
     assert {data: text for data, text in got.items() if text != NOT_FOUND} == {}
     for cb in retries:
         assert (await bob.wait_answered(cb, timeout=10)).get("text", "").startswith("Nothing to retry")
+
+
+# ---------------------------------------------------------------- 2. ALLOWED_TELEGRAM_IDS
+
+
+async def test_strangers_get_one_polite_refusal_and_no_data(db_url: str, sessions: Sessions, redis_url: str,
+                                                          unique: str) -> None:
+    async with checked_world(db_url, sessions, redis_url, unique, allowed_telegram_ids=frozenset({3001})) as world:
+        owner, stranger = world.user(3001, "Owner"), world.user(3099, "Eve")
+        await onboard_demo(world, owner)
+        await settle(world)
+        owner_row = await user_row(world.sessions, owner.id)
+        theirs = await contacts_of(world.sessions, owner_row.id)
+        before = await snapshot(world.sessions)
+
+        first = await world.say(stranger, "/start")
+        assert first.text == REFUSAL
+        second = await world.say(stranger, "/contacts")
+        assert second.text == REFUSAL
+        presses = [await stranger.press_raw(second.message_id, data) for data in (
+            ListCb().pack(), ContactCb(a="card", id=theirs[0].id).pack(), AlertOpen(what="hot").pack())]
+        for cb in presses:
+            assert await stranger.wait_answered(cb) == {"text": REFUSAL, "show_alert": True}
+        await world.tg.wait_idle(quiet=0.5)
+        assert [m.text for m in stranger.chat] == [REFUSAL, REFUSAL]  # one per message, none per press
+        assert all(not m.buttons for m in stranger.chat)
+        async with world.sessions() as s:
+            assert (await s.execute(select(User.telegram_id))).scalars().all() == [owner.id]
+        assert await snapshot(world.sessions) == before
+        # The owner is still served.
+        assert "📇" in (await world.say(owner, "/contacts", "📇")).text
+
+
+# ---------------------------------------------------------------- 4. Telegram 429
+
+
+async def test_a_429_from_telegram_is_waited_out_not_dropped(world: BotWorld) -> None:
+    ann = world.user(4001)
+    world.tg.fail_next("sendMessage", retry_after=1)
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    answer = await world.say(ann, "/help", "Leadgram", timeout=10)
+    assert "/contacts" in answer.text and loop.time() - started >= 0.9  # waited the retry_after out
+    assert [(c.method, c.code) for c in world.tg.throttled] == [("sendMessage", 429)]
+    assert [m.text for m in ann.chat] == [answer.text]  # sent once, after the wait
+    assert world.tg.errors == []
+
+
+# ---------------------------------------------------------------- 5. /export
+
+
+async def test_export_is_a_csv_of_every_contact_safe_for_spreadsheets(world: BotWorld) -> None:
+    ann = world.user(5001)
+    await onboard_demo(world, ann)
+    await settle(world)
+    me = await user_row(world.sessions, ann.id)
+    mine = await contacts_of(world.sessions, me.id)
+    formulas = {mine[0].id: '=HYPERLINK("http://evil.example","win")', mine[1].id: "+1 555 0100",
+                mine[2].id: "@SUM(A1:A9)", mine[3].id: "-2+3"}
+    async with world.sessions() as s, s.begin():
+        for cid, name in formulas.items():
+            await s.execute(update(Contact).where(Contact.id == cid).values(name=name))
+        other = User(telegram_id=5002, chat_id=5002)  # another creator's contact must not leak into the file
+        s.add(other)
+        await s.flush()
+        s.add(Contact(user_id=other.id, instagram_id="x1", name="Not Yours", tags=[]))
+
+    after = max(m.message_id for m in ann.chat)
+    await ann.send("/export")
+    doc = await ann.wait_for(lambda: next((m for m in ann.chat if m.message_id > after and m.document), None),
+                             timeout=10)
+    assert doc.document.filename.endswith(".csv")
+    assert f"{len(mine)} contacts" in doc.text
+    text = doc.document.data.decode("utf-8")
+    assert text.startswith("\ufeff")
+    rows = list(csv.reader(io.StringIO(text.removeprefix("\ufeff"))))
+    assert rows[0] == COLUMNS
+    body = [dict(zip(COLUMNS, row, strict=True)) for row in rows[1:]]
+    assert sorted(int(r["id"]) for r in body) == [c.id for c in mine]  # one row per contact, only Ann's
+    assert {r["user_id"] for r in body} == {str(me.id)}
+    by_id = {int(r["id"]): r for r in body}
+    for cid, name in formulas.items():
+        assert by_id[cid]["name"] == "'" + name
+    plain = next(c for c in mine if c.id not in formulas and c.name)
+    assert by_id[plain.id]["name"] == plain.name and by_id[plain.id]["instagram_id"] == plain.instagram_id
+    assert "Not Yours" not in text
+
+
+# ---------------------------------------------------------------- 6. /settings
+
+
+async def test_settings_alerts_threshold_timezone_and_niche(world: BotWorld) -> None:
+    ann = world.user(6001)
+    await world.say(ann, "/start", "niche")
+    await world.say(ann, "yoga teacher", "goal")
+    shown = await world.say(ann, "/settings", "Settings")
+    assert "Niche: yoga teacher" in shown.text and "Timezone: UTC" in shown.text
+
+    async def me() -> User:
+        return await user_row(world.sessions, ann.id)
+
+    assert (await me()).alerts_enabled
+    cb = await ann.press(shown.message_id, "🔔 Alerts: on")
+    assert (await ann.wait_answered(cb))["text"] == "🔕 Alerts off"
+    assert "Hot-lead alerts: off" in ann.message(shown.message_id).text
+    assert not (await me()).alerts_enabled
+    cb = await ann.press(shown.message_id, "🔕 Alerts: off")
+    assert (await ann.wait_answered(cb))["text"] == "🔔 Alerts on"
+    assert (await me()).alerts_enabled
+
+    cb = await ann.press(shown.message_id, "≥ 70")
+    assert (await ann.wait_answered(cb))["text"] == "Alerts for score ≥ 70"
+    assert (await me()).alert_threshold == 70
+    assert "score ≥ 70" in ann.message(shown.message_id).text
+    assert ("✅ ≥ 70", SetCb(a="thr", v=70).pack()) in ann.message(shown.message_id).buttons[-1]
+    forged = await ann.press_raw(shown.message_id, SetCb(a="thr", v=65).pack())  # not an offered button
+    assert (await ann.wait_answered(forged))["text"] == "Pick one of the buttons."
+    assert (await me()).alert_threshold == 70
+
+    async def prompt(button: str, expect: str) -> int:
+        after = max(m.message_id for m in ann.chat)
+        cb = await ann.press(shown.message_id, button)
+        await ann.wait_answered(cb)
+        msg = await world.new_message(ann, after, expect)
+        assert msg.force_reply
+        return msg.message_id
+
+    tz_prompt = await prompt("🌍 Timezone", "Timezone")
+    for bad in ("Mars/Base", "../../etc/passwd", "Europe/<b>Berlin</b>"):
+        after = max(m.message_id for m in ann.chat)
+        await ann.reply(tz_prompt, bad)
+        err = await world.new_message(ann, after, "not a timezone")
+        assert bad in err.text and "Nothing changed" in err.text
+        assert (await me()).timezone == "UTC"
+    after = max(m.message_id for m in ann.chat)
+    await ann.reply(tz_prompt, " Europe/Berlin ")
+    saved = await world.new_message(ann, after, "Settings")
+    assert "Timezone: Europe/Berlin" in saved.text
+    assert (await me()).timezone == "Europe/Berlin"
+
+    niche_prompt = await prompt("✏️ Niche", "Niche")
+    after = max(m.message_id for m in ann.chat)
+    await ann.reply(niche_prompt, "<b>pilates</b> & yoga\nstudio")
+    saved = await world.new_message(ann, after, "Settings")
+    assert "Niche: <b>pilates</b> & yoga studio" in saved.text  # literal, on one line
+    assert (await me()).niche == "<b>pilates</b> & yoga studio"
+    user = await me()
+    assert (user.timezone, user.alert_threshold, user.alerts_enabled) == ("Europe/Berlin", 70, True)
