@@ -10,6 +10,7 @@ import csv
 import io
 import random
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -22,6 +23,8 @@ from bot.middlewares import REFUSAL
 from bot.notify import AlertOpen
 from core.db.models import Alert, Contact, Message, ScoringItem, ScoringRun, User
 from core.services.export import COLUMNS
+from standins.ig_data import HOSTILE_ACCOUNT, LONG_TEXT, hostile
+from standins.instagram import Dataset, InstagramStandin, SConversation, SMessage
 from standins.telegram import Callback, SimUser
 from tests.bot_harness import BotWorld, bot_world, onboard_demo
 
@@ -360,3 +363,102 @@ async def test_settings_alerts_threshold_timezone_and_niche(world: BotWorld) -> 
     assert (await me()).niche == "<b>pilates</b> & yoga studio"
     user = await me()
     assert (user.timezone, user.alert_threshold, user.alerts_enabled) == ("Europe/Berlin", 70, True)
+
+
+# ---------------------------------------------------------------- 3. hostile text from Instagram
+
+AMP_NAME = "Tom &amp; Jerry &lt;3"
+AMP_TEXT = "1 &lt; 2 &amp;&amp; <i>3</i> > 2"
+FORMULA_NAME = "=cmd|' /C calc'!A0"
+
+
+def hostile_plus() -> Dataset:
+    """standins.ig_data.hostile() plus entity look-alikes and a spreadsheet formula as a name."""
+    data = hostile()
+    me = {"id": HOSTILE_ACCOUNT, "username": "hostile.account"}
+    when = datetime.now(UTC) - timedelta(minutes=30)
+    for cid, lead, text in (("amp", {"id": "h20", "username": "amp.user", "name": AMP_NAME}, AMP_TEXT),
+                            ("formula", {"id": "h21", "username": "calc.user", "name": FORMULA_NAME}, "=1+1")):
+        data.conversations.append(SConversation(id=cid, participants=[me, lead], updated=when, messages=[
+            SMessage(id=f"{cid}_m0", from_id=lead["id"], text=text, created=when)]))
+    return data
+
+
+async def tap(user: SimUser, message_id: int, button: str) -> str:
+    """Press a button on the message and return the message as it is once the bot answered the press."""
+    cb = await user.press(message_id, button)
+    await user.wait_answered(cb, timeout=10)
+    return user.message(message_id).text
+
+
+def button(user: SimUser, message_id: int, prefix: str) -> str:
+    return next(text for row in user.message(message_id).buttons for text, _ in row if text.startswith(prefix))
+
+
+async def test_hostile_instagram_text_shows_literally(db_url: str, sessions: Sessions, redis_url: str,
+                                                      unique: str) -> None:
+    async with InstagramStandin(hostile_plus()) as ig, checked_world(
+            db_url, sessions, redis_url, unique, ig_api_base=ig.base_url, secret_key="safety-secret") as world:
+        ann = world.user(7001)
+        await world.say(ann, "/start", "niche")
+        await world.say(ann, "tattoo artist", "goal")
+        await world.say(ann, "book sessions", "connect Instagram")
+        status = await world.say(ann, f"/connect {ig.token}", "Syncing")
+        await ann.wait_for(lambda: "✅" in ann.message(status.message_id).text, timeout=30)
+        assert "14 new contacts" in ann.message(status.message_id).text
+        await settle(world)
+
+        listing = await world.say(ann, "/contacts", "📇")
+        lid = listing.message_id
+        lists, cards, chats, tags = [listing.text], [], [], []
+        while True:
+            on_page = [data for row in ann.message(lid).buttons for _, data in row
+                       if data and data.startswith("c:card:")]
+            for data in on_page:
+                cards.append(await tap(ann, lid, data))
+                chats.append(await tap(ann, lid, "💬 Chat"))
+                while any(t == "‹ Older" for row in ann.message(lid).buttons for t, _ in row):
+                    chats.append(await tap(ann, lid, "‹ Older"))
+                await tap(ann, lid, "‹ Back to card")
+                tags.append(await tap(ann, lid, "🏷 Tags"))
+                await tap(ann, lid, "‹ Back to card")
+                await tap(ann, lid, button(ann, lid, "‹ Back to list"))
+            here = button(ann, lid, "page ")
+            page, pages = map(int, here.removeprefix("page ").split("/"))
+            if page == pages:
+                break
+            lists.append(await tap(ann, lid, "›"))
+        assert len(cards) == 14 and len(tags) == 14
+
+        def card_of(fragment: str) -> str:
+            return next(c for c in cards if fragment in c)
+
+        html_card = card_of("<script>alert(1)</script> & <b>Bob</b>")
+        assert "@x<b>y" in html_card
+        assert card_of("🔥💯 Zoë 👩🏽‍💻") and card_of("\u202eمحمد\u202c") and card_of(AMP_NAME)
+        assert card_of(FORMULA_NAME)
+        everything_listed = "\n".join(lists)
+        for name in ("<script>alert(1)</script> & <b>Bob</b>", "🔥💯 Zoë 👩🏽‍💻", AMP_NAME, FORMULA_NAME):
+            assert name in everything_listed
+        chat_text = "\n".join(chats)
+        assert "<a href='x'>price?</a> & more" in chat_text and AMP_TEXT in chat_text
+        assert "😍😍😍 how much?? 👩‍👩‍👧" in chat_text and "שלום" in chat_text
+        long_chat = next(c for c in chats if "long.writer" in c)
+        assert "xxxxxxxxxx" in long_chat and "…" in long_chat and "THE-END" not in long_chat  # clipped
+        attach_chat = next(c for c in chats if "pics.only" in c)
+        assert "[image]" in attach_chat and "[video]" in attach_chat and "[share]" in attach_chat
+        assert "No messages synced" in next(c for c in chats if "empty.thread" in c)
+        assert any("<script>alert(1)</script> & <b>Bob</b>" in t for t in tags)
+        assert all(len(text) <= 4096 for text in cards + chats + tags + lists)
+
+        # The same people in the export: exact text, the formula neutralised.
+        after = max(m.message_id for m in ann.chat)
+        await ann.send("/export")
+        doc = await ann.wait_for(lambda: next((m for m in ann.chat if m.message_id > after and m.document), None),
+                                 timeout=10)
+        rows = list(csv.DictReader(io.StringIO(doc.document.data.decode("utf-8-sig"))))
+        names = {r["instagram_id"]: r["name"] for r in rows}
+        assert names["h1"] == "<script>alert(1)</script> & <b>Bob</b>" and names["h2"] == "🔥💯 Zoë 👩🏽‍💻"
+        assert names["h3"] == "\u202eمحمد\u202c" and names["h20"] == AMP_NAME
+        assert names["h21"] == "'" + FORMULA_NAME
+        assert next(r for r in rows if r["instagram_id"] == "h4")["last_message"] == LONG_TEXT
