@@ -18,6 +18,9 @@ COMMANDS: dict[str, str] = {
     "scheduler": "leadgram.commands.scheduler",
     "score": "leadgram.commands.score",
     "worker": "leadgram.commands.worker",
+    "run": "leadgram.commands.run",
+    "bot": "leadgram.commands.bot_cmd",
+    "console": "leadgram.commands.console",
 }
 
 

@@ -1,0 +1,265 @@
+"""`leadgram console`: try Leadgram with no Telegram account. A local Telegram stand-in on 127.0.0.1, the real
+bot (with its worker and scheduler) long-polling it over HTTP, and this terminal as one user's chat: bot
+messages print as they arrive and again as they are edited (progress counts up), inline buttons numbered.
+
+Input: a line of text is a message (an answer to a "reply expected" prompt when that is the latest bot
+message); `3` presses button 3 of the latest message that has buttons, `12.3` button 3 of message #12;
+`'3` sends the text "3"; /quit or end of input leaves. When stdin is not a terminal (a script piped in),
+each line waits until the bot and its jobs have settled, so `printf '/start\\n...' | leadgram console` works.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import getpass
+import logging
+import os
+import re
+import shutil
+import sys
+import threading
+import time
+from typing import TYPE_CHECKING, Any
+
+from pydantic import SecretStr
+
+from core.config import Settings, get_settings
+from leadgram.commands.run import stop_on_signals, stop_serving
+
+if TYPE_CHECKING:  # the stand-in is imported when the console starts (keeps `leadgram --help` light)
+    from standins.telegram import Message, SimUser, TelegramStandin
+
+HELP = "try Leadgram in this terminal: the real bot on a local Telegram stand-in (no keys needed)"
+CONSOLE_TOKEN = "7000000001:leadgram-console"
+SETTLE_TIMEOUT_S = 120.0
+QUIT = ("/quit", "/exit")
+PRESS = re.compile(r"^(?:#?(\d+)\.)?(\d+)$")
+
+
+def register(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--user-id", type=int, default=1, metavar="ID", help="your simulated Telegram id (default 1)")
+    parser.add_argument("--name", default=None, help="your first name in the chat (default: $USER)")
+
+
+def _default_name() -> str:
+    with contextlib.suppress(Exception):
+        return getpass.getuser().capitalize() or "You"
+    return "You"
+
+
+def _where(database_url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    with contextlib.suppress(Exception):
+        return make_url(database_url).render_as_string(hide_password=True)
+    return "the configured database"
+
+
+def console_settings(settings: Settings, tg: TelegramStandin) -> Settings:
+    """Self-contained: the stand-in's token and address, the in-process queue (REDIS_URL workers would answer
+    through the real Telegram), no webhook, no allow-list (the only user is the one at this keyboard)."""
+    return settings.model_copy(update={
+        "telegram_bot_token": SecretStr(tg.token), "telegram_api_base": tg.base_url, "telegram_webhook_url": None,
+        "telegram_webhook_secret": None, "redis_url": None, "allowed_telegram_ids": frozenset(),
+    })
+
+
+class Terminal:
+    """Writes the chat: new bot messages, edits and deletions as the stand-in records them."""
+
+    def __init__(self, user: SimUser, echo: bool) -> None:
+        self.user, self.echo = user, echo
+        self.pos = 0  # position in the stand-in's change log already shown
+        self.width = max(40, min(shutil.get_terminal_size((80, 24)).columns, 100))
+
+    def write(self, text: str) -> None:
+        sys.stdout.write(text + "\n")
+        sys.stdout.flush()
+
+    def flush(self) -> None:
+        """Print every bot-side change since the last call (an edited message once per batch, as it is now)."""
+        from standins.telegram import render_change, render_message
+
+        log = self.user.world.log
+        batch = [(kind, msg) for kind, msg in log[self.pos:] if msg.chat_id == self.user.id and kind != "user"]
+        self.pos = len(log)
+        last_of: dict[int, int] = {}
+        for i, (kind, msg) in enumerate(batch):
+            if kind != "deleted":
+                last_of[msg.message_id] = i
+        for i, (kind, msg) in enumerate(batch):
+            if kind == "deleted":
+                self.write(render_change(kind, msg, self.width))
+            elif last_of.get(msg.message_id) == i and not msg.deleted:
+                if kind == "sent":
+                    self.write(f"── #{msg.message_id} " + "─" * max(0, self.width - 8 - len(str(msg.message_id))))
+                    self.write(render_message(msg, self.width))
+                else:
+                    self.write(render_change(kind, msg, self.width))
+
+    async def follow(self) -> None:
+        while True:
+            self.flush()
+            await self.user.world.pulse.wait(3600)
+
+
+def _read_stdin(loop: asyncio.AbstractEventLoop, lines: asyncio.Queue[str | None]) -> None:
+    """A daemon thread: raw reads of fd 0 (never the buffered sys.stdin, so exiting with a read pending is
+    safe), split into lines and handed to the loop; None at end of input."""
+    pending = b""
+    try:
+        while True:
+            chunk = os.read(0, 65536)
+            if not chunk:
+                break
+            pending += chunk
+            while b"\n" in pending:
+                raw, pending = pending.split(b"\n", 1)
+                loop.call_soon_threadsafe(lines.put_nowait, raw.decode("utf-8", "replace").rstrip("\r"))
+    except OSError:
+        pass
+    finally:
+        if pending:
+            loop.call_soon_threadsafe(lines.put_nowait, pending.decode("utf-8", "replace").rstrip("\r"))
+        with contextlib.suppress(RuntimeError):  # the loop is already closed
+            loop.call_soon_threadsafe(lines.put_nowait, None)
+
+
+class Console:
+    def __init__(self, tg: TelegramStandin, user: SimUser, term: Terminal, app: Any) -> None:
+        self.tg, self.user, self.term, self.app = tg, user, term, app
+        self.answers: set[asyncio.Task[None]] = set()
+
+    def latest_with_buttons(self) -> Message | None:
+        return next((m for m in reversed(self.user.chat) if m.buttons), None)
+
+    async def handle(self, line: str) -> None:
+        text = line.strip()
+        if not text:
+            return
+        if self.term.echo:
+            self.term.write(f"you> {text}")
+        last = self.user.last
+        if last is not None and last.force_reply:
+            await self.user.reply(last.message_id, text.removeprefix("'"))
+            return
+        if text.startswith("'"):
+            await self.user.send(text[1:])
+            return
+        match = PRESS.match(text)
+        target = self.latest_with_buttons() if match and match.group(1) is None else None
+        if match and match.group(1) is not None:
+            target = self.user.state.messages.get(int(match.group(1)))
+            if target is None or not target.from_bot or target.deleted or not target.buttons:
+                self.term.write(f"(no message #{match.group(1)} with buttons)")
+                return
+        if match is None or target is None:
+            await self.user.send(text)
+            return
+        await self.press(target, int(match.group(2)))
+
+    async def press(self, msg: Message, number: int) -> None:
+        from standins.telegram import button_for
+
+        chosen = button_for(msg, number)
+        if chosen is None:
+            self.term.write(f"(message #{msg.message_id} has buttons 1–{len(msg.button_list())})")
+            return
+        label, data = chosen
+        button = msg.button_list()[number - 1]
+        if "callback_data" not in button:
+            self.term.write(f"🔗 {label}: {data}")
+            return
+        callback = await self.user.press(msg.message_id, button["callback_data"])
+        task = asyncio.create_task(self._show_answer(callback))
+        self.answers.add(task)
+        task.add_done_callback(self.answers.discard)
+
+    async def _show_answer(self, callback: Any) -> None:
+        """A press's toast or alert (answerCallbackQuery text), shown like Telegram shows it, once."""
+        with contextlib.suppress(TimeoutError):
+            answer = await self.user.wait_answered(callback, timeout=30)
+            if answer.get("text"):
+                self.term.flush()
+                self.term.write(("⚠️ " if answer.get("show_alert") else "💬 ") + str(answer["text"]))
+
+    async def settle(self) -> None:
+        """Until the bot is idle, no job is due or running and no progress watcher is left (bounded)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + SETTLE_TIMEOUT_S
+        queue = self.app.deps.queue
+        while True:
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                return
+            try:
+                await self.tg.wait_idle(timeout=remaining, quiet=0.3)
+            except TimeoutError:
+                return
+            due = await queue.zcount(queue.default_queue_name, "-inf", int(time.time() * 1000))
+            watching = any(not task.done() for task in self.app.deps.watchers.tasks.values())
+            if not due and not watching and not self.answers:
+                return
+            await asyncio.sleep(0.1)
+
+
+async def run(args: argparse.Namespace) -> int:
+    from bot.app import poll, runtime
+    from standins.telegram import TelegramStandin
+
+    settings = get_settings()
+    if "log_level" not in settings.model_fields_set:
+        logging.getLogger().setLevel(logging.WARNING)  # a chat, not a log: warnings and errors only
+    logging.getLogger("alembic").setLevel(max(logging.WARNING, logging.getLogger("alembic").getEffectiveLevel()))
+    with contextlib.suppress(AttributeError, ValueError):
+        sys.stdout.reconfigure(errors="replace")  # type: ignore[union-attr]
+    interactive = sys.stdin.isatty()
+    name = args.name or _default_name()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    lines: asyncio.Queue[str | None] = asyncio.Queue()
+    async with TelegramStandin(token=CONSOLE_TOKEN) as tg:
+        settings = console_settings(settings, tg)
+        user = tg.user(args.user_id, name)
+        term = Terminal(user, echo=not interactive)
+        with stop_on_signals(stop):
+            async with runtime(settings, worker=True, scheduler=True, token=tg.token) as app:
+                polling = asyncio.create_task(poll(app))
+                follower = asyncio.create_task(term.follow())
+                console = Console(tg, user, term, app)
+                term.write(f"Leadgram console: you are {name} (Telegram id {user.id}) chatting with the real bot "
+                           f"through a local Telegram stand-in; data in {_where(settings.database_url)}.")
+                term.write("Type a message (start with /start). A number presses that button on the latest "
+                           "message with buttons, 12.3 presses button 3 of message #12, '3 sends the text 3. "
+                           "/quit or Ctrl+D leaves.")
+                threading.Thread(target=_read_stdin, args=(loop, lines), name="console-stdin", daemon=True).start()
+                stopping = asyncio.create_task(stop.wait())
+                try:
+                    while not stop.is_set() and not polling.done():
+                        getting = asyncio.create_task(lines.get())
+                        await asyncio.wait({getting, stopping, polling}, return_when=asyncio.FIRST_COMPLETED)
+                        if not getting.done():
+                            getting.cancel()
+                            break
+                        line = getting.result()
+                        if line is None or line.strip().lower() in QUIT:
+                            if not interactive:
+                                await console.settle()
+                            break
+                        await console.handle(line)
+                        if not interactive:
+                            await console.settle()
+                    if polling.done() and not polling.cancelled():
+                        polling.result()  # the bot itself failed: let it surface
+                finally:
+                    stopping.cancel()
+                    await stop_serving(app, polling)
+                    for task in (follower, *console.answers):
+                        task.cancel()
+                    await asyncio.gather(follower, *console.answers, return_exceptions=True)
+                    term.flush()
+    if interactive:
+        term.write("bye")
+    return 0
