@@ -462,3 +462,45 @@ async def test_hostile_instagram_text_shows_literally(db_url: str, sessions: Ses
         assert names["h3"] == "\u202eمحمد\u202c" and names["h20"] == AMP_NAME
         assert names["h21"] == "'" + FORMULA_NAME
         assert next(r for r in rows if r["instagram_id"] == "h4")["last_message"] == LONG_TEXT
+
+
+def escape_heavy() -> Dataset:
+    """Ten leads whose every character needs escaping: the HTML source is ~5x the visible text."""
+    acc = "17841400000000777"
+    me = {"id": acc, "username": "amp.account"}
+    data = Dataset(account_id=acc, username="amp.account")
+    now = datetime.now(UTC)
+    for i in range(10):
+        lead = {"id": f"e{i}", "username": f"amp_{i}", "name": ("&<" * 20)[:39] + str(i)}
+        when = now - timedelta(minutes=i + 1)
+        msgs = [SMessage(id=f"e{i}_m{j}", from_id=lead["id"] if j % 2 == 0 else acc, text=f"{j}" + "&<>" * 133,
+                         created=when - timedelta(seconds=10 * j)) for j in range(9)]
+        data.conversations.append(SConversation(id=f"e{i}", participants=[me, lead], messages=msgs, updated=when))
+    return data
+
+
+async def test_text_that_escapes_past_4096_stays_valid_html(db_url: str, sessions: Sessions, redis_url: str,
+                                                            unique: str) -> None:
+    """Clipping must count what Telegram shows, and never cut a tag or an entity: 8 chat messages of 400
+    escaped characters are ~16,000 characters of HTML but only ~3,300 visible ones."""
+    async with InstagramStandin(escape_heavy()) as ig, checked_world(
+            db_url, sessions, redis_url, unique, ig_api_base=ig.base_url, secret_key="safety-secret") as world:
+        ann = world.user(7101)
+        await world.say(ann, "/start", "niche")
+        await world.say(ann, "coach", "goal")
+        await world.say(ann, "sell", "connect Instagram")
+        status = await world.say(ann, f"/connect {ig.token}", "Syncing")
+        await ann.wait_for(lambda: "✅" in ann.message(status.message_id).text, timeout=30)
+        await settle(world)
+        listing = await world.say(ann, "/contacts", "📇")
+        for i in range(10):
+            assert ("&<" * 20)[:39] + str(i) in listing.text  # every name in full
+        lid = listing.message_id
+        first = next(data for row in listing.buttons for _, data in row if data and data.startswith("c:card:"))
+        card = await tap(ann, lid, first)
+        assert "&<" * 19 in card
+        chat = await tap(ann, lid, "💬 Chat")
+        assert chat.count("&<>" * 133) == 8  # a whole page, nothing cut
+        tags = await tap(ann, lid, "🏷 Tags")
+        assert "&<" * 19 in tags
+        assert world.tg.errors == [], [(e.method, e.error) for e in world.tg.errors]
