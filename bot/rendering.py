@@ -3,8 +3,10 @@ goes through aiogram's `html.quote`, and every text is clipped to Telegram's lim
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import datetime
+from html import unescape
 from html.parser import HTMLParser
 
 from aiogram import html
@@ -26,8 +28,51 @@ def q(text: object) -> str:
     return html.quote(str(text))
 
 
-def fit(text: str) -> str:
-    return clip(text, MAX_TEXT)
+# Our HTML: tags we write ourselves, entities from html.quote, and escaped text in between.
+_MARKUP = re.compile(r"(<[^>]*>|&(?:[a-zA-Z]+|#[0-9]+|#[xX][0-9a-fA-F]+);)")
+
+
+def _width(text: str) -> int:
+    """Length as Telegram counts it (UTF-16 code units: an emoji outside the BMP is 2)."""
+    return len(text) + sum(1 for ch in text if ord(ch) > 0xFFFF)
+
+
+def fit(text: str, limit: int = MAX_TEXT) -> str:
+    """Clip HTML to `limit` characters *as Telegram shows them*.
+
+    Telegram's limit applies to the text after entity parsing, and escaping can make the HTML source several
+    times longer than that (every "&" is "&amp;"): count visible characters, never cut inside a tag or an
+    entity, and close the tags still open where the text is cut."""
+    parts = [part for part in _MARKUP.split(text) if part]
+    if sum(_width(unescape(p)) for p in parts if not p.startswith("<")) <= limit:
+        return text
+    out: list[str] = []
+    opened: list[str] = []
+    room = limit - 1  # for the ellipsis
+    for part in parts:
+        if part.startswith("<"):
+            name = (part.strip("</>").split(maxsplit=1) or [""])[0].lower()
+            if part.startswith("</"):
+                if opened and opened[-1] == name:
+                    opened.pop()
+            elif not part.endswith("/>"):
+                opened.append(name)
+            out.append(part)
+            continue
+        width = _width(unescape(part))
+        if width <= room:
+            out.append(part)
+            room -= width
+            continue
+        if not part.startswith("&"):  # plain text is cut; an entity (one character) either fits or not
+            kept = 0
+            for n, ch in enumerate(part):
+                kept += 2 if ord(ch) > 0xFFFF else 1
+                if kept > room:
+                    out.append(part[:n].rstrip())
+                    break
+        break
+    return "".join(out) + "…" + "".join(f"</{name}>" for name in reversed(opened))
 
 
 # ---------------------------------------------------------------- contacts list
