@@ -501,6 +501,9 @@ async def test_text_that_escapes_past_4096_stays_valid_html(db_url: str, session
         assert "&<" * 19 in card
         chat = await tap(ann, lid, "💬 Chat")
         assert chat.count("&<>" * 133) == 8  # a whole page, nothing cut
+        older = await tap(ann, lid, "‹ Older")
+        assert older.count("&<>" * 133) == 1 and "page 2/2" in older
+        await tap(ann, lid, "‹ Back to card")
         tags = await tap(ann, lid, "🏷 Tags")
         assert "&<" * 19 in tags
         assert world.tg.errors == [], [(e.method, e.error) for e in world.tg.errors]
