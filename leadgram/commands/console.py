@@ -44,9 +44,11 @@ def register(parser: argparse.ArgumentParser) -> None:
 
 
 def _default_name() -> str:
-    with contextlib.suppress(Exception):
-        return getpass.getuser().capitalize() or "You"
-    return "You"
+    name = os.environ.get("USER", "")
+    if not name:
+        with contextlib.suppress(Exception):
+            name = getpass.getuser()
+    return name.capitalize() or "You"
 
 
 def _where(database_url: str) -> str:

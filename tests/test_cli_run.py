@@ -1,0 +1,252 @@
+"""`leadgram console`, `leadgram run` (long polling and webhook) and `leadgram bot` as real subprocesses."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import re
+import signal
+import socket
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import aiohttp
+import pytest
+import redis.asyncio as aioredis
+
+from standins.telegram import TelegramStandin
+
+pytestmark = pytest.mark.timeout(300)
+
+LEADGRAM = str(Path(sys.executable).with_name("leadgram"))
+CLEARED = ("IG_ACCESS_TOKEN", "IG_USER_ID", "IG_API_BASE", "IG_API_VERSION", "TELEGRAM_BOT_TOKEN", "TELEGRAM_API_BASE",
+           "TELEGRAM_WEBHOOK_URL", "TELEGRAM_WEBHOOK_SECRET", "WEBHOOK_HOST", "WEBHOOK_PORT", "ALLOWED_TELEGRAM_IDS",
+           "REDIS_URL", "GEMINI_API_KEY", "GEMINI_BASE_URL", "SECRET_KEY", "DATABASE_URL", "LOG_LEVEL")
+START = 120.0  # seconds for a process to import, migrate and start polling (CI machines are slow)
+SECRET = "s3cret-webhook-token"
+
+
+def clean_env(tmp: Path, **env: str) -> dict[str, str]:
+    base = {k: v for k, v in os.environ.items() if k not in CLEARED}
+    base["DATABASE_URL"] = f"sqlite+aiosqlite:///{tmp / 'run.db'}"
+    base.update(env)
+    return base
+
+
+class Output:
+    """A subprocess's stdout collected as it comes, with waits on what has appeared so far."""
+
+    def __init__(self, stream: asyncio.StreamReader) -> None:
+        self.text = ""
+        self._task = asyncio.create_task(self._read(stream))
+
+    async def _read(self, stream: asyncio.StreamReader) -> None:
+        while chunk := await stream.read(4096):
+            self.text += chunk.decode("utf-8", "replace")
+
+    async def wait_for(self, pattern: str, after: int = 0, timeout: float = 60.0) -> re.Match[str]:  # noqa: ASYNC109
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while (found := re.compile(pattern).search(self.text, after)) is None:
+            if loop.time() > deadline or self._task.done():
+                raise AssertionError(f"{pattern!r} not in the output after {timeout}s:\n{self.text[-3000:]}")
+            await asyncio.sleep(0.05)
+        return found
+
+    async def close(self) -> str:
+        await asyncio.wait_for(self._task, 30)
+        return self.text
+
+
+async def exit_code(proc: asyncio.subprocess.Process, timeout: float) -> int:  # noqa: ASYNC109
+    try:
+        return await asyncio.wait_for(proc.wait(), timeout)
+    except TimeoutError:
+        proc.kill()
+        await proc.wait()
+        raise AssertionError(f"the process did not exit within {timeout}s") from None
+
+
+@contextlib.asynccontextmanager
+async def killed_on_failure(proc: asyncio.subprocess.Process) -> AsyncIterator[asyncio.subprocess.Process]:
+    try:
+        yield proc
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+async def drop_queue(redis_url: str, queue: str) -> None:
+    client = aioredis.from_url(redis_url)
+    try:
+        keys = [k async for k in client.scan_iter(match=f"*{queue}*")]
+        if keys:
+            await client.delete(*keys)
+    finally:
+        await client.aclose()
+
+
+# console ------------------------------------------------------------------------------------------------
+async def test_console_onboarding_demo_and_contacts_paging_by_button_numbers(tmp_path: Path) -> None:
+    env = clean_env(tmp_path, DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'console.db'}", USER="ann")
+    proc = await asyncio.create_subprocess_exec(
+        LEADGRAM, "console", cwd=tmp_path, env=env, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE)
+    assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
+    stdin = proc.stdin
+    async with killed_on_failure(proc):
+        out = Output(proc.stdout)
+        err = Output(proc.stderr)
+        await out.wait_for(r"you are Ann \(Telegram id 1\)", timeout=START)
+
+        async def say(text: str, expect: str, timeout: float = 60.0) -> re.Match[str]:  # noqa: ASYNC109
+            mark = len(out.text)
+            stdin.write(text.encode() + b"\n")
+            await stdin.drain()
+            return await out.wait_for(expect, after=mark, timeout=timeout)
+
+        await say("/start", r"what's your niche\?")
+        await say("fitness coach", r"What's your goal with DMs\?")
+        demo = await say("sell my 12-week program", r"\[(\d+)\] 🎬 Try the demo account")
+        await say(demo.group(1), r"✅ Loading the demo account done: 120 new contacts", timeout=120)
+        listing = await say("/contacts", r"📇 Contacts · 120[\s\S]*?\[(\d+)\] ›")
+        assert "page 1/12" in out.text[listing.start():]
+        await say(listing.group(1), r"✏️ \(message \d+ edited\)\n📇 Contacts · 120[\s\S]*?page 2/12")
+        stdin.close()
+        assert await exit_code(proc, 60) == 0, err.text
+        text, errors = await out.close(), await err.close()
+    assert "you> /contacts" in text  # piped input is echoed, so the transcript reads like a chat
+    assert "Traceback" not in errors and "ERROR" not in errors, errors
+    assert (tmp_path / "console.db").exists() and not (tmp_path / "leadgram.db").exists()
+
+
+async def test_console_runs_a_whole_piped_script(tmp_path: Path) -> None:
+    """All lines at once, then EOF: each line waits for the bot (and the demo sync job) to settle."""
+    env = clean_env(tmp_path, DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'console.db'}")
+    script = "/start\nhandmade jewelry shop\nbook consultations\n/demo\n/contacts\n/quit\n/help\n"
+    proc = await asyncio.create_subprocess_exec(
+        LEADGRAM, "console", "--name", "Bo", "--user-id", "42", cwd=tmp_path, env=env,
+        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    async with killed_on_failure(proc):
+        out, err = await asyncio.wait_for(proc.communicate(script.encode()), START + 120)
+    text = out.decode()
+    assert proc.returncode == 0, err.decode()
+    assert "you are Bo (Telegram id 42)" in text
+    contacts = text.index("📇 Contacts · 120")
+    assert text.index("120 new contacts") < contacts  # /contacts waited for the demo sync
+    assert "page 1/12" in text[contacts:]
+    assert "you> /help" not in text  # /quit ended the session
+
+
+# leadgram run: long polling ---------------------------------------------------------------------------------
+async def test_run_polls_answers_registers_commands_and_stops_on_sigterm(
+        tmp_path: Path, redis_url: str, unique: str) -> None:
+    async with TelegramStandin(token="424242:RUN") as tg:
+        env = clean_env(tmp_path, TELEGRAM_BOT_TOKEN=tg.token, TELEGRAM_API_BASE=tg.base_url, REDIS_URL=redis_url,
+                        LOG_LEVEL="WARNING")
+        proc = await asyncio.create_subprocess_exec(
+            LEADGRAM, "run", "--queue", unique, cwd=tmp_path, env=env, stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE)
+        try:
+            async with killed_on_failure(proc):
+                ann = tg.user(1001, "Ann")
+                await ann.send("/start")
+                welcome = await ann.next_message(timeout=START)
+                assert "what's your niche?" in welcome.text
+                await ann.send("tattoo artist")
+                niche = await ann.next_message(timeout=30)
+                assert "Niche: tattoo artist" in niche.text
+                assert "contacts" in [c["command"] for c in tg.commands]
+                assert any(call.method == "setMyCommands" for call in tg.calls)
+                await tg.wait_idle()
+                proc.send_signal(signal.SIGTERM)
+                code = await exit_code(proc, 30)
+                _, err = await proc.communicate()
+            assert code == 0, err.decode()
+            assert "Traceback" not in err.decode()
+            assert tg.errors == [], [e.error for e in tg.errors]
+        finally:
+            await drop_queue(redis_url, unique)
+
+
+async def test_run_and_bot_refuse_to_start_without_what_they_need(tmp_path: Path) -> None:
+    async def leadgram(*args: str, **env: str) -> tuple[int, str]:
+        proc = await asyncio.create_subprocess_exec(
+            LEADGRAM, *args, cwd=tmp_path, env=clean_env(tmp_path, **env), stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE)
+        out, err = await asyncio.wait_for(proc.communicate(), START)
+        assert proc.returncode is not None and out == b""
+        return proc.returncode, err.decode()
+
+    code, err = await leadgram("run")
+    assert code == 2 and err.count("\n") == 1 and "TELEGRAM_BOT_TOKEN" in err and "leadgram console" in err
+    code, err = await leadgram("bot")
+    assert code == 2 and "TELEGRAM_BOT_TOKEN" in err and "leadgram console" in err
+    code, err = await leadgram("bot", TELEGRAM_BOT_TOKEN="1:x")
+    assert code == 2 and err.count("\n") == 1 and "REDIS_URL" in err
+    code, err = await leadgram("run", TELEGRAM_BOT_TOKEN="1:x", TELEGRAM_WEBHOOK_URL="https://example.com/hook")
+    assert code == 2 and err.count("\n") == 1 and "TELEGRAM_WEBHOOK_SECRET" in err
+    assert "1:x" not in err
+
+
+# leadgram run: webhook -----------------------------------------------------------------------------------
+async def test_run_in_webhook_mode_answers_and_refuses_requests_without_the_secret(
+        tmp_path: Path, redis_url: str, unique: str) -> None:
+    port = free_port()
+    hook = f"http://127.0.0.1:{port}/telegram/webhook"
+    async with TelegramStandin(token="434343:HOOK") as tg:
+        env = clean_env(tmp_path, TELEGRAM_BOT_TOKEN=tg.token, TELEGRAM_API_BASE=tg.base_url, REDIS_URL=redis_url,
+                        TELEGRAM_WEBHOOK_URL=hook, TELEGRAM_WEBHOOK_SECRET=SECRET, WEBHOOK_HOST="127.0.0.1",
+                        WEBHOOK_PORT=str(port), LOG_LEVEL="WARNING")
+        proc = await asyncio.create_subprocess_exec(
+            LEADGRAM, "run", "--queue", unique, cwd=tmp_path, env=env, stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE)
+        try:
+            async with killed_on_failure(proc):
+                ann = tg.user(1001, "Ann")
+                await ann.wait_for(lambda: tg.webhook_url == hook, timeout=START)
+                assert tg.world.webhook is not None and tg.world.webhook.secret_token == SECRET
+                await ann.send("/start")
+                welcome = await ann.next_message(timeout=60)
+                assert "what's your niche?" in welcome.text
+                assert not any(call.method == "getUpdates" for call in tg.calls)  # delivered by webhook
+                await tg.wait_idle()
+
+                # Forged updates straight to the webhook: refused, and the bot says nothing.
+                shown = len(ann.chat)
+                forged = {"update_id": 9999, "message": {
+                    "message_id": 500, "date": 1, "chat": {"id": 1001, "type": "private", "first_name": "Ann"},
+                    "from": {"id": 1001, "is_bot": False, "first_name": "Ann"}, "text": "/help",
+                    "entities": [{"type": "bot_command", "offset": 0, "length": 5}]}}
+                async with aiohttp.ClientSession() as http:
+                    for headers in ({}, {"X-Telegram-Bot-Api-Secret-Token": "wrong"}):
+                        async with http.post(hook, data=json.dumps(forged), headers={
+                                **headers, "Content-Type": "application/json"}) as resp:
+                            assert resp.status in (401, 403), resp.status
+                    # the same update with the secret is taken: the refusals above were about the secret
+                    async with http.post(hook, data=json.dumps(forged), headers={
+                            "X-Telegram-Bot-Api-Secret-Token": SECRET, "Content-Type": "application/json"}) as resp:
+                        assert resp.status == 200
+                helped = await ann.next_message(timeout=30)
+                assert "Leadgram" in helped.text and "/contacts" in helped.text
+                assert len(ann.chat) == shown + 1  # one answer: to the update that carried the secret
+
+                proc.send_signal(signal.SIGTERM)
+                code = await exit_code(proc, 30)
+                _, err = await proc.communicate()
+            assert code == 0, err.decode()
+            assert "Traceback" not in err.decode()
+            assert tg.errors == [], [e.error for e in tg.errors]
+        finally:
+            await drop_queue(redis_url, unique)
