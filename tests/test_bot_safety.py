@@ -262,6 +262,23 @@ async def test_a_429_from_telegram_is_waited_out_not_dropped(world: BotWorld) ->
     assert [m.text for m in ann.chat] == [answer.text]  # sent once, after the wait
     assert world.tg.errors == []
 
+    # The same for a file upload (the body is sent again), an edit and a callback answer.
+    world.tg.fail_next("sendDocument", retry_after=1)
+    after = answer.message_id
+    await ann.send("/export")
+    doc = await ann.wait_for(lambda: next((m for m in ann.chat if m.message_id > after and m.document), None),
+                             timeout=10)
+    assert doc.document.data.decode("utf-8-sig").splitlines()[0] == ",".join(COLUMNS)
+    shown = await world.say(ann, "/settings", "Settings")
+    world.tg.fail_next("editMessageText", retry_after=1)
+    world.tg.fail_next("answerCallbackQuery", retry_after=1)
+    cb = await ann.press(shown.message_id, "🔔 Alerts: on")
+    assert (await ann.wait_answered(cb, timeout=10))["text"] == "🔕 Alerts off"
+    assert "Hot-lead alerts: off" in ann.message(shown.message_id).text
+    assert [(c.method, c.code) for c in world.tg.throttled] == [
+        ("sendMessage", 429), ("sendDocument", 429), ("editMessageText", 429), ("answerCallbackQuery", 429)]
+    assert world.tg.errors == []
+
 
 # ---------------------------------------------------------------- 5. /export
 
@@ -363,6 +380,21 @@ async def test_settings_alerts_threshold_timezone_and_niche(world: BotWorld) -> 
     assert (await me()).niche == "<b>pilates</b> & yoga studio"
     user = await me()
     assert (user.timezone, user.alert_threshold, user.alerts_enabled) == ("Europe/Berlin", 70, True)
+
+    # Buttons from a message too old to edit still work (a fresh message), forged ones change nothing.
+    count = len(ann.chat)
+    stale = await ann.press_raw(999_999, SetCb(a="alerts").pack())
+    assert (await ann.wait_answered(stale))["text"] == "🔕 Alerts off"
+    fresh = await ann.wait_for(lambda: len(ann.chat) > count and ann.chat[-1], timeout=5)
+    assert "Hot-lead alerts: off" in fresh.text and not (await me()).alerts_enabled
+    stale = await ann.press_raw(999_998, SetCb(a="tz").pack())
+    await ann.wait_answered(stale)
+    assert (await ann.wait_for(lambda: ann.chat[-1].force_reply and ann.chat[-1])).text.startswith("🌍 Timezone")
+    for data in ("s:thr:abc", "s:zzz:0", "s:thr:70:1", SetCb(a="thr", v=-1).pack(), "s"):
+        cb = await ann.press_raw(shown.message_id, data)
+        assert (await ann.wait_answered(cb))["text"] in (NOT_FOUND, "Pick one of the buttons."), data
+    user = await me()
+    assert (user.timezone, user.alert_threshold, user.alerts_enabled) == ("Europe/Berlin", 70, False)
 
 
 # ---------------------------------------------------------------- 3. hostile text from Instagram
