@@ -29,3 +29,86 @@ async def test_onboarding_demo_and_contacts_paging(world: BotWorld) -> None:
     await ann.press(listing.message_id, "‹")  # wraps to the last page
     await ann.wait_for(lambda: f"page {last}/{last}" in str(ann.message(listing.message_id).buttons))
     await world.tg.wait_idle()
+
+
+async def _contact(world: BotWorld, telegram_id: int, contact_id: int):
+    from core.db import repo
+
+    async with world.sessions() as session:
+        user = await repo.get_user(session, telegram_id)
+        assert user is not None
+        return await repo.get_contact(session, user.id, contact_id)
+
+
+async def test_card_chat_tags_and_score(world: BotWorld) -> None:
+    from bot.callbacks import ContactCb
+
+    ann = world.user(1002)
+    await onboard_demo(world, ann)
+    listing = await world.say(ann, "/contacts", "📇")
+    mid = listing.message_id
+    first = listing.buttons[0][0]
+    contact_id = ContactCb.unpack(first[1]).id
+    await ann.press(mid, first[0])
+    await ann.wait_for(lambda: "🎯" in ann.message(mid).text and "last message" in ann.message(mid).text)
+
+    await ann.press(mid, "💬 Chat")
+    await ann.wait_for(lambda: ann.message(mid).text.startswith("💬"))
+    assert "page 1/" in ann.message(mid).text
+    await ann.press(mid, "‹ Back to card")
+    await ann.wait_for(lambda: "last message" in ann.message(mid).text)
+
+    # Tags: toggle an existing one off and on, then add a new one by reply.
+    await ann.press(mid, "🏷 Tags")
+    await ann.wait_for(lambda: "Tags for" in ann.message(mid).text)
+    tag_buttons = [t for row in ann.message(mid).buttons for t, _ in row if t not in ("➕ New tag", "‹ Back to card")]
+    assert tag_buttons
+    target = tag_buttons[0]
+    name = target.removeprefix("✅ ")
+    await ann.press(mid, target)
+    flipped = name if target.startswith("✅") else f"✅ {name}"
+    await ann.wait_for(lambda: flipped in [t for row in ann.message(mid).buttons for t, _ in row])
+    contact = await _contact(world, 1002, contact_id)
+    assert (name in contact.tags) == (not target.startswith("✅")) and contact.tags_source == "manual"
+
+    await ann.press(mid, "➕ New tag")
+    prompt = await world.new_message(ann, mid, "reply with a new tag")
+    assert prompt.force_reply
+    await ann.reply(prompt.message_id, "  VIP   Client ")
+    await world.new_message(ann, prompt.message_id, "Added tag")
+    contact = await _contact(world, 1002, contact_id)
+    assert "vip client" in contact.tags
+    await ann.reply(prompt.message_id, "   ")
+    await world.new_message(ann, prompt.message_id, "needs at least one letter")
+
+    # Score: a quick button, then typed replies (bad ones change nothing).
+    await ann.press(mid, "‹ Back to card")
+    await ann.wait_for(lambda: "last message" in ann.message(mid).text)
+    await ann.press(mid, "🎯 Score")
+    await ann.wait_for(lambda: "Score for" in ann.message(mid).text)
+    await ann.press(mid, "90")
+    await ann.wait_for(lambda: "90</b>/100" in ann.message(mid).html or "90/100" in ann.message(mid).text)
+    contact = await _contact(world, 1002, contact_id)
+    assert contact.lead_score == 90 and contact.score_source == "manual"
+
+    await ann.press(mid, "🎯 Score")
+    await ann.wait_for(lambda: "Score for" in ann.message(mid).text)
+    await ann.press(mid, "⌨️ Type a number")
+    ask = await world.new_message(ann, mid, "reply with a score")
+    for bad in ("abc", "101", "-5", "7.5"):
+        await ann.reply(ask.message_id, bad)
+        await world.new_message(ann, max(m.message_id for m in ann.state.messages.values()) - 1, "Nothing changed")
+    assert (await _contact(world, 1002, contact_id)).lead_score == 90
+    await ann.reply(ask.message_id, "55")
+    await world.new_message(ann, ask.message_id, "Score set to 55")
+    assert (await _contact(world, 1002, contact_id)).lead_score == 55
+
+    # Rescore keeps the manual score; back returns to the list page it came from.
+    await ann.press(mid, "‹ Back to card")
+    await ann.wait_for(lambda: "last message" in ann.message(mid).text)
+    await ann.press(mid, "♻️ Rescore")
+    await ann.press(mid, "‹ Back to list (page 1)")
+    await ann.wait_for(lambda: ann.message(mid).text.startswith("📇"))
+    await world.tg.wait_idle(timeout=10)
+    contact = await _contact(world, 1002, contact_id)
+    assert contact.lead_score == 55 and contact.score_source == "manual" and "vip client" in contact.tags

@@ -44,10 +44,12 @@ async def rescore(callback: CallbackQuery, callback_data: ContactCb, user: User,
     if contact is None:
         return
     await session.commit()  # the run is written by its own session
-    started = await scoring.start_run(deps.sessions, deps.queue, user.id, scope="ids", contact_ids=[contact.id])
-    if not started.created:
-        callback_answer.text = "A scoring run is in progress: this contact gets its turn when it finishes."
+    if await scoring.has_running_run(deps.sessions, user.id):
+        callback_answer.text = "A scoring run is in progress: rescore this contact when it finishes."
         return
-    callback_answer.text = "♻️ Rescoring… the card updates in a moment."
-    if isinstance(callback.message, Message):
+    # Answered now: starting a run waits on a lock and the queue, and the button must not spin meanwhile.
+    callback_answer.disable()
+    await callback.answer("♻️ Rescoring… the card updates in a moment.")
+    started = await scoring.start_run(deps.sessions, deps.queue, user.id, scope="ids", contact_ids=[contact.id])
+    if started.created and isinstance(callback.message, Message):
         deps.watchers.watch_card(callback.message, user.id, started.id, contact.id, back_of(callback_data))

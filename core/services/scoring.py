@@ -108,6 +108,11 @@ class _start_lock:
             await self.redis.delete(self.key)
 
 
+async def has_running_run(sessions: async_sessionmaker[AsyncSession], user_id: int) -> bool:
+    async with sessions() as session:
+        return await _running_run(session, user_id) is not None
+
+
 async def _running_run(session: AsyncSession, user_id: int) -> ScoringRun | None:
     stmt = select(ScoringRun).where(ScoringRun.user_id == user_id, ScoringRun.status == "running")
     return (await session.execute(stmt.order_by(ScoringRun.id.desc()).limit(1))).scalar_one_or_none()
