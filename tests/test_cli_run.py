@@ -15,7 +15,7 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-import redis.asyncio as aioredis
+from redis.asyncio import Redis
 
 from standins.telegram import TelegramStandin
 
@@ -80,6 +80,11 @@ async def killed_on_failure(proc: asyncio.subprocess.Process) -> AsyncIterator[a
             await proc.wait()
 
 
+async def spawn(tmp: Path, env: dict[str, str], *args: str) -> asyncio.subprocess.Process:
+    return await asyncio.create_subprocess_exec(LEADGRAM, *args, cwd=tmp, env=env, stdout=asyncio.subprocess.PIPE,
+                                                stderr=asyncio.subprocess.PIPE)
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -88,7 +93,7 @@ def free_port() -> int:
 
 
 async def drop_queue(redis_url: str, queue: str) -> None:
-    client = aioredis.from_url(redis_url)
+    client = Redis.from_url(redis_url)
     try:
         keys = [k async for k in client.scan_iter(match=f"*{queue}*")]
         if keys:
@@ -155,9 +160,7 @@ async def test_run_polls_answers_registers_commands_and_stops_on_sigterm(
     async with TelegramStandin(token="424242:RUN") as tg:
         env = clean_env(tmp_path, TELEGRAM_BOT_TOKEN=tg.token, TELEGRAM_API_BASE=tg.base_url, REDIS_URL=redis_url,
                         LOG_LEVEL="WARNING")
-        proc = await asyncio.create_subprocess_exec(
-            LEADGRAM, "run", "--queue", unique, cwd=tmp_path, env=env, stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE)
+        proc = await spawn(tmp_path, env, "run", "--queue", unique)
         try:
             async with killed_on_failure(proc):
                 ann = tg.user(1001, "Ann")
@@ -182,22 +185,21 @@ async def test_run_polls_answers_registers_commands_and_stops_on_sigterm(
 
 async def test_run_and_bot_refuse_to_start_without_what_they_need(tmp_path: Path) -> None:
     async def leadgram(*args: str, **env: str) -> tuple[int, str]:
-        proc = await asyncio.create_subprocess_exec(
-            LEADGRAM, *args, cwd=tmp_path, env=clean_env(tmp_path, **env), stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE)
+        proc = await spawn(tmp_path, clean_env(tmp_path, **env), *args)
         out, err = await asyncio.wait_for(proc.communicate(), START)
         assert proc.returncode is not None and out == b""
         return proc.returncode, err.decode()
 
-    code, err = await leadgram("run")
-    assert code == 2 and err.count("\n") == 1 and "TELEGRAM_BOT_TOKEN" in err and "leadgram console" in err
-    code, err = await leadgram("bot")
-    assert code == 2 and "TELEGRAM_BOT_TOKEN" in err and "leadgram console" in err
-    code, err = await leadgram("bot", TELEGRAM_BOT_TOKEN="1:x")
+    (no_token, no_token_bot, no_redis, no_secret) = await asyncio.gather(
+        leadgram("run"), leadgram("bot"), leadgram("bot", TELEGRAM_BOT_TOKEN="1:x"),
+        leadgram("run", TELEGRAM_BOT_TOKEN="1:x", TELEGRAM_WEBHOOK_URL="https://example.com/hook"))
+    for code, err in (no_token, no_token_bot):
+        assert code == 2 and err.count("\n") == 1 and "TELEGRAM_BOT_TOKEN" in err and "leadgram console" in err
+    code, err = no_redis
     assert code == 2 and err.count("\n") == 1 and "REDIS_URL" in err
-    code, err = await leadgram("run", TELEGRAM_BOT_TOKEN="1:x", TELEGRAM_WEBHOOK_URL="https://example.com/hook")
+    code, err = no_secret
     assert code == 2 and err.count("\n") == 1 and "TELEGRAM_WEBHOOK_SECRET" in err
-    assert "1:x" not in err
+    assert all("1:x" not in err for _, err in (no_redis, no_secret))  # never the token
 
 
 # leadgram run: webhook -----------------------------------------------------------------------------------
@@ -209,9 +211,7 @@ async def test_run_in_webhook_mode_answers_and_refuses_requests_without_the_secr
         env = clean_env(tmp_path, TELEGRAM_BOT_TOKEN=tg.token, TELEGRAM_API_BASE=tg.base_url, REDIS_URL=redis_url,
                         TELEGRAM_WEBHOOK_URL=hook, TELEGRAM_WEBHOOK_SECRET=SECRET, WEBHOOK_HOST="127.0.0.1",
                         WEBHOOK_PORT=str(port), LOG_LEVEL="WARNING")
-        proc = await asyncio.create_subprocess_exec(
-            LEADGRAM, "run", "--queue", unique, cwd=tmp_path, env=env, stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE)
+        proc = await spawn(tmp_path, env, "run", "--queue", unique)
         try:
             async with killed_on_failure(proc):
                 ann = tg.user(1001, "Ann")
@@ -247,6 +247,45 @@ async def test_run_in_webhook_mode_answers_and_refuses_requests_without_the_secr
                 _, err = await proc.communicate()
             assert code == 0, err.decode()
             assert "Traceback" not in err.decode()
+            assert tg.errors == [], [e.error for e in tg.errors]
+        finally:
+            await drop_queue(redis_url, unique)
+
+
+# leadgram bot: the bot alone, its jobs run by a `leadgram worker` process -------------------------------------
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)  # two processes share one database
+async def test_bot_alone_leaves_jobs_to_a_separate_worker(
+        tmp_path: Path, db_url: str, redis_url: str, unique: str) -> None:
+    async with TelegramStandin(token="454545:BOT") as tg:
+        env = clean_env(tmp_path, TELEGRAM_BOT_TOKEN=tg.token, TELEGRAM_API_BASE=tg.base_url, REDIS_URL=redis_url,
+                        DATABASE_URL=db_url, LOG_LEVEL="WARNING")
+        bot = await spawn(tmp_path, env, "bot", "--queue", unique)
+        try:
+            async with killed_on_failure(bot):
+                ann = tg.user(1001, "Ann")
+                await ann.send("/start")
+                await ann.next_message(timeout=START)
+                await ann.send("fitness coach")
+                await ann.next_message(timeout=30)
+                await ann.send("sell my 12-week program")
+                prompt = await ann.next_message(timeout=30)
+                await ann.press(prompt.message_id, "🎬 Try the demo account")
+                status = await ann.next_message(timeout=30)
+                assert "demo account" in status.text
+                await asyncio.sleep(3)  # no worker yet: the sync job waits in Redis, the bot does not run it
+                assert "✅" not in ann.message(status.message_id).text
+
+                worker = await spawn(tmp_path, env, "worker", "--queue", unique)
+                async with killed_on_failure(worker):
+                    await ann.wait_for(lambda: "✅" in ann.message(status.message_id).text, timeout=START)
+                    assert "120 new contacts" in ann.message(status.message_id).text
+                    worker.send_signal(signal.SIGINT)
+                    await exit_code(worker, 30)
+                await tg.wait_idle()
+                bot.send_signal(signal.SIGTERM)
+                code = await exit_code(bot, 30)
+                _, err = await bot.communicate()
+            assert code == 0, err.decode()
             assert tg.errors == [], [e.error for e in tg.errors]
         finally:
             await drop_queue(redis_url, unique)

@@ -47,18 +47,27 @@ def config_error(settings: Settings) -> str | None:
 
 @contextlib.contextmanager
 def stop_on_signals(stop: asyncio.Event) -> Iterator[None]:
-    """Ctrl+C and SIGTERM set `stop` (a clean shutdown) instead of killing the process mid-write."""
+    """Ctrl+C and SIGTERM set `stop` (a clean shutdown) instead of killing the process mid-write; a second
+    one is not caught any more (Ctrl+C twice stops a shutdown that hangs)."""
     loop = asyncio.get_running_loop()
     installed: list[signal.Signals] = []
+
+    def release() -> None:
+        while installed:
+            loop.remove_signal_handler(installed.pop())
+
+    def on_signal() -> None:
+        stop.set()
+        release()
+
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):  # Windows / not the main thread
-            loop.add_signal_handler(sig, stop.set)
+            loop.add_signal_handler(sig, on_signal)
             installed.append(sig)
     try:
         yield
     finally:
-        for sig in installed:
-            loop.remove_signal_handler(sig)
+        release()
 
 
 async def stop_serving(app: App, serving: asyncio.Task[None]) -> None:
