@@ -26,14 +26,14 @@ class BotWorld:
     def user(self, telegram_id: int, name: str = "Ann") -> SimUser:
         return self.tg.user(telegram_id, name)
 
-    async def say(self, user: SimUser, text: str, expect: str = "", timeout: float = 5.0) -> Message:  # noqa: ASYNC109
+    async def say(self, user: SimUser, text: str, expect: str = "", timeout: float = 15.0) -> Message:  # noqa: ASYNC109
         """Send text; return the bot's first new message containing `expect` (pushes like alerts may interleave)."""
         after = max((m.message_id for m in user.state.messages.values()), default=0)
         await user.send(text)
         return await self.new_message(user, after, expect, timeout)
 
     async def new_message(self, user: SimUser, after: int, expect: str = "",
-                          timeout: float = 5.0) -> Message:  # noqa: ASYNC109
+                          timeout: float = 15.0) -> Message:  # noqa: ASYNC109
         def found() -> Message | None:
             return next((m for m in user.chat if m.message_id > after and expect in m.text), None)
 

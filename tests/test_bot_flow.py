@@ -112,3 +112,54 @@ async def test_card_chat_tags_and_score(world: BotWorld) -> None:
     await world.tg.wait_idle(timeout=10)
     contact = await _contact(world, 1002, contact_id)
     assert contact.lead_score == 55 and contact.score_source == "manual" and "vip client" in contact.tags
+
+
+async def test_autoscore_progress_and_summary_with_gemini(db_url, sessions, redis_url, unique) -> None:
+    """/autoscore on 120 synced demo contacts, scored by the Gemini stand-in: one progress message edited in
+    place (never more than once per 2 s, never unchanged), then a summary with hot leads and tokens."""
+    from core.clients.demo import demo_client
+    from core.db import repo
+    from core.db.engine import transaction
+    from core.services.connect import connect_demo
+    from core.services.sync import sync_user
+    from standins.gemini import GeminiStandin
+
+    async with transaction(sessions) as s:
+        creator = await repo.ensure_user(s, 1003, 1003)
+        creator.onboarding_step, creator.niche, creator.goal = "done", "fitness coach", "sell coaching"
+        await connect_demo(s, creator.id)
+    async with demo_client("fitness coach", sessions=sessions, user_id=creator.id) as ig:
+        assert (await sync_user(sessions, creator.id, ig)).new_contacts == 120
+
+    async with GeminiStandin(script=["500", "malformed"]) as gem, bot_world(
+        db_url, sessions, redis_url, unique, gemini_api_key="test-key", gemini_base_url=gem.base_url,
+        gemini_rpm=6000,
+    ) as world:
+        ann = world.user(1003)
+        progress = await world.say(ann, "/autoscore", "scored", timeout=20)
+        mid = progress.message_id
+        await ann.wait_for(lambda: "Scoring finished" in ann.message(mid).text, timeout=90)
+        final = ann.message(mid)
+        assert "120 scored" in final.text and "tokens used" in final.text
+        assert any(t.startswith("🔥") for row in final.buttons for t, _ in row)  # new hot leads as buttons
+        edits = [c for c in world.tg.calls if c.method.lower() == "editmessagetext"
+                 and str(c.params.get("message_id")) == str(mid)]
+        assert edits and all(b.at - a.at >= 1.9 for a, b in zip(edits, edits[1:], strict=False))
+        texts = [c.params["text"] for c in edits]
+        assert all(a != b for a, b in zip(texts, texts[1:], strict=False))
+        assert len(gem.requests) >= 120  # every contact went to the model (2 retried after injected faults)
+        bodies = " ".join(str(r["body"]) for r in gem.requests)
+        assert "tools" not in bodies.lower() or '"tools"' not in bodies
+
+        # A second run finds nothing new: no model call, one short answer.
+        calls = len(gem.requests)
+        again = await world.say(ann, "/autoscore", "already scored", timeout=20)
+        assert again.message_id != mid and len(gem.requests) == calls
+
+        # The hot-lead button opens that contact's card.
+        hot_button = next(t for row in final.buttons for t, _ in row if t.startswith("🔥"))
+        await ann.press(mid, hot_button)
+        await ann.wait_for(lambda: "last message" in ann.message(mid).text)
+        await world.tg.wait_idle(timeout=10)
+        assert world.tg.errors == [], [e.description for e in world.tg.errors]
+        assert world.tg.unanswered_callbacks == []
