@@ -6,17 +6,22 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiogram import BaseMiddleware
-from aiogram.types import CallbackQuery, Message, TelegramObject, User
+from aiogram.types import CallbackQuery, Chat, Message, TelegramObject, User
 
 from bot.deps import Deps
 from core.db import repo
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 REFUSAL = "Sorry, this Leadgram bot is private. Ask its owner for access."
+PRIVATE_ONLY = "Leadgram works in a private chat only: open the bot and press Start."
 
 
 class AccessMiddleware(BaseMiddleware):
-    """With ALLOWED_TELEGRAM_IDS set, anyone else gets one polite refusal per message and no data."""
+    """With ALLOWED_TELEGRAM_IDS set, anyone else gets one polite refusal per message and no data.
+
+    Only private chats are served: a creator's leads typed for in a group would show to everyone there,
+    and the creator's chat (where hot-lead alerts go) must never become a group. Group messages are
+    ignored without a reply (no noise in the group); a button pressed there gets a short private answer."""
 
     def __init__(self, allowed: frozenset[int]) -> None:
         self.allowed = allowed
@@ -24,6 +29,11 @@ class AccessMiddleware(BaseMiddleware):
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         user: User | None = data.get("event_from_user")
         if user is None or user.is_bot:
+            return None
+        chat: Chat | None = data.get("event_chat")
+        if chat is not None and chat.type != "private":
+            if isinstance(event, CallbackQuery):
+                await event.answer(PRIVATE_ONLY, show_alert=True)
             return None
         if not self.allowed or user.id in self.allowed:
             return await handler(event, data)
