@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.callbacks import ContactCb, ListCb, RunCb, SetCb, tag_key
 from bot.handlers.common import NOT_FOUND
-from bot.middlewares import REFUSAL
+from bot.middlewares import PRIVATE_ONLY, REFUSAL
 from bot.notify import AlertOpen
 from core.db.models import Alert, Contact, Message, ScoringItem, ScoringRun, User
 from core.services.export import COLUMNS
@@ -539,3 +539,39 @@ async def test_text_that_escapes_past_4096_stays_valid_html(db_url: str, session
         tags = await tap(ann, lid, "🏷 Tags")
         assert "&<" * 19 in tags
         assert world.tg.errors == [], [(e.method, e.error) for e in world.tg.errors]
+
+
+# ---------------------------------------------------------------- group chats
+
+GROUP = {"id": -1001234567890, "type": "supergroup", "title": "Team chat"}
+
+
+async def test_commands_in_a_group_chat_show_nothing_and_keep_alerts_private(world: BotWorld) -> None:
+    """The bot is a private tool: a creator's /contacts typed in a group would show their leads to everyone
+    there, and re-pointing users.chat_id at the group would send hot-lead alerts there from then on."""
+    ann = world.user(8001)
+    await onboard_demo(world, ann)
+    await settle(world)
+    before = await user_row(world.sessions, ann.id)
+    for n, text in enumerate(("/contacts", "/export", "/hot", "/settings")):
+        command = text.split()[0]
+        world.tg.world.updates.push("message", {
+            "message_id": 900 + n, "date": world.tg.world.now(), "chat": GROUP, "from": ann.user, "text": text,
+            "entities": [{"type": "bot_command", "offset": 0, "length": len(command)}]})
+    # A button on an old bot message in the group (a forwarded keyboard, or one from before this rule).
+    pressed = Callback("group-cb-1", ann.id, 77, ContactCb(a="card", id=1).pack())
+    world.tg.world.callbacks[pressed.id] = pressed
+    world.tg.world.updates.push("callback_query", {
+        "id": pressed.id, "from": ann.user, "chat_instance": "group", "data": pressed.data,
+        "message": {"message_id": 77, "date": world.tg.world.now(), "chat": GROUP, "from": world.tg.world.bot_user,
+                    "text": "📇 Contacts"}})
+    world.tg.world.last_activity = asyncio.get_running_loop().time()
+    world.tg.world.changed()
+    await ann.wait_for(lambda: not world.tg.world.updates.items)  # the bot took them
+    assert (await ann.wait_answered(pressed))["text"] == PRIVATE_ONLY
+    await world.tg.wait_idle(quiet=0.5)
+    assert [c.method for c in world.tg.calls if str(c.params.get("chat_id")) == str(GROUP["id"])] == []
+    after = await user_row(world.sessions, ann.id)
+    assert (after.chat_id, after.telegram_id) == (before.chat_id, ann.id) == (ann.id, ann.id)
+    # Ann's own chat still works.
+    assert "📇" in (await world.say(ann, "/contacts", "📇")).text
