@@ -163,3 +163,39 @@ async def test_autoscore_progress_and_summary_with_gemini(db_url, sessions, redi
         await world.tg.wait_idle(timeout=10)
         assert world.tg.errors == [], [e.description for e in world.tg.errors]
         assert world.tg.unanswered_callbacks == []
+
+
+async def test_connect_token_validated_stored_encrypted_and_deleted(db_url, sessions, redis_url, unique) -> None:
+    from sqlalchemy import select
+
+    from core.db.models import Contact, User
+    from standins.ig_data import synthetic
+    from standins.instagram import InstagramStandin
+
+    async with InstagramStandin(synthetic(3, 2)) as ig, bot_world(
+        db_url, sessions, redis_url, unique, ig_api_base=ig.base_url, secret_key="k" * 32,
+    ) as world:
+        bo = world.user(1004, "Bo")
+        await world.say(bo, "/start", "niche")
+        await world.say(bo, "tattoo artist", "goal")
+        await world.say(bo, "book sessions", "connect")
+
+        bad = await bo.send("/connect not-a-real-token")
+        await world.new_message(bo, bad.message_id, "rejected")
+        assert bo.state.messages[bad.message_id].deleted  # even a wrong token leaves the chat
+        async with sessions() as s:
+            user = (await s.execute(select(User).where(User.telegram_id == 1004))).scalar_one()
+            assert user.ig_token_encrypted is None
+
+        good = await bo.send(f"/connect {ig.token}")
+        status = await world.new_message(bo, good.message_id, "Connected")
+        await bo.wait_for(lambda: "✅" in bo.message(status.message_id).text, timeout=30)
+        assert "3 new contacts" in bo.message(status.message_id).text
+        assert bo.state.messages[good.message_id].deleted
+        async with sessions() as s:
+            user = (await s.execute(select(User).where(User.telegram_id == 1004))).scalar_one()
+            assert user.ig_token_encrypted and ig.token not in user.ig_token_encrypted
+            assert user.ig_token_expires_at is not None and user.onboarding_step == "done"
+            assert len((await s.execute(select(Contact).where(Contact.user_id == user.id))).all()) == 3
+        await world.tg.wait_idle(timeout=10)
+        assert world.tg.errors == [], [e.description for e in world.tg.errors]

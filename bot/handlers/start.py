@@ -18,6 +18,7 @@ from core.clients.source import graph_client
 from core.db.models import User
 from core.rules import one_line
 from core.services.connect import connect_demo, connect_token
+from core.services.tokens import assumed_expiry
 
 router = Router(name="start")
 
@@ -96,7 +97,7 @@ async def connect(message: Message, command: CommandObject, user: User, session:
         await message.answer(f"❌ Instagram could not check the token right now ({q(type(exc).__name__)}). "
                              "Nothing was saved; try again in a minute.")
         return
-    await connect_token(session, user.id, account, token, deps.cipher)
+    await connect_token(session, user.id, account, token, deps.cipher, expires_at=assumed_expiry(deps.clock()))
     user.onboarding_step = "done"
     await session.commit()
     name = f"@{account.username}" if account.username else account.user_id

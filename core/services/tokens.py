@@ -23,6 +23,14 @@ from core.timeutil import as_utc
 
 MIN_AGE = timedelta(hours=24)
 REFRESH_WINDOW = timedelta(days=7)
+# Instagram long-lived tokens live 60 days. A pasted token's real expiry is unknown (the Graph call that
+# validates it does not say), so assume the longest: it is then refreshed in time; a shorter-lived token
+# simply fails earlier and the creator is asked once to reconnect.
+LONG_LIVED = timedelta(days=60)
+
+
+def assumed_expiry(now: datetime) -> datetime:
+    return now + LONG_LIVED
 # Statuses that stop scheduled syncing until the creator reconnects (reconnecting resets ig_status).
 STOPPED = frozenset({"expired", "permission"})
 
