@@ -199,3 +199,75 @@ async def test_connect_token_validated_stored_encrypted_and_deleted(db_url, sess
             assert len((await s.execute(select(Contact).where(Contact.user_id == user.id))).all()) == 3
         await world.tg.wait_idle(timeout=10)
         assert world.tg.errors == [], [e.description for e in world.tg.errors]
+
+
+async def _scoring_done(world: BotWorld, telegram_id: int) -> None:
+    import asyncio
+
+    from core.db import repo
+    from core.services import scoring
+
+    for _ in range(600):
+        async with world.sessions() as s:
+            user = await repo.get_user(s, telegram_id)
+            run = await scoring.latest_run(s, user.id) if user else None
+        if run is not None and run.status == "done":
+            return
+        await asyncio.sleep(0.1)
+    raise TimeoutError("scoring did not finish")
+
+
+def _texts(msg) -> list[str]:
+    return [t for row in msg.buttons for t, _ in row]
+
+
+async def test_filters_sort_tag_picker_and_new_marks(world: BotWorld) -> None:
+    import re
+
+    from core.db import repo
+    from core.db.engine import transaction
+    from core.db.models import Contact
+    from core.timeutil import utcnow
+
+    cy = world.user(1005)
+    await onboard_demo(world, cy)
+    await _scoring_done(world, 1005)
+    listing = await world.say(cy, "/contacts", "📇")
+    mid = listing.message_id
+    assert "🆕" not in listing.text  # first visit: nothing to compare with
+
+    await cy.press(mid, "🔥 Hot")
+    await cy.wait_for(lambda: "🔥 hot only" in cy.message(mid).text)
+    rows = [line for line in cy.message(mid).text.splitlines() if re.match(r"^\d+\. ", line)]
+    assert rows and all(" 🔥 " in line for line in rows)
+    await cy.press(mid, "✅ 🔥 Hot")  # pressing the active filter clears it
+    await cy.wait_for(lambda: "🔥 hot only" not in cy.message(mid).text)
+
+    await cy.press(mid, "↕ Best score")
+    await cy.wait_for(lambda: "by score" in cy.message(mid).text)
+    scores = [int(m) for m in re.findall(r"^\d+\. \S+ .* · (\d+)", cy.message(mid).text, re.M)]
+    assert scores == sorted(scores, reverse=True) and len(scores) == 10
+
+    await cy.press(mid, "≥ 70")
+    await cy.wait_for(lambda: "score ≥ 70" in cy.message(mid).text)
+    assert all(s >= 70 for s in map(int, re.findall(r"^\d+\. \S+ .* · (\d+)", cy.message(mid).text, re.M)))
+
+    await cy.press(mid, "🏷 By tag")
+    await cy.wait_for(lambda: "Show contacts with tag" in cy.message(mid).text)
+    tag_button = _texts(cy.message(mid))[0]
+    await cy.press(mid, tag_button)
+    tag = tag_button.removeprefix("🏷 ")
+    await cy.wait_for(lambda: f"🏷 {tag} ·" in cy.message(mid).text.splitlines()[0])
+
+    # A lead who wrote after this visit is 🆕 on the next one, and stays marked while paging.
+    async with transaction(world.sessions) as s:
+        user = await repo.get_user(s, 1005)
+        s.add(Contact(user_id=user.id, instagram_id="fresh-lead", name="Fresh Lead", tags=[],
+                      last_message="hi!", last_message_at=utcnow(), created_at=utcnow(), updated_at=utcnow()))
+    again = await world.say(cy, "/contacts", "📇")
+    assert re.search(r"Fresh Lead</b> · — 🆕|Fresh Lead · — 🆕", again.text)
+    await cy.press(again.message_id, "›")
+    await cy.wait_for(lambda: "page 2/" in str(cy.message(again.message_id).buttons))
+    await cy.press(again.message_id, "‹")
+    await cy.wait_for(lambda: "🆕" in cy.message(again.message_id).text)
+    await world.tg.wait_idle(timeout=10)
