@@ -88,8 +88,13 @@ class Contact(Timestamped, Base):
     __tablename__ = "contacts"
     __table_args__ = (
         UniqueConstraint("user_id", "instagram_id", name="uq_contacts_user_instagram"),
-        Index("ix_contacts_user_score", "user_id", "lead_score", "id"),
-        Index("ix_contacts_user_last", "user_id", "last_message_at", "id"),
+        # /contacts (migration 0003): every filter x sort is an index-only walk; `tags` rides on the sort indexes
+        Index("ix_contacts_user_score", "user_id", "lead_score", "id", "tags"),
+        Index("ix_contacts_user_last", "user_id", "last_message_at", "id", "tags"),
+        Index("ix_contacts_user_sentiment_last", "user_id", "sentiment", "last_message_at", "id"),
+        Index("ix_contacts_user_sentiment_score", "user_id", "sentiment", "lead_score", "id"),
+        Index("ix_contacts_user_score_last", "user_id", "lead_score", "last_message_at", "id"),
+        Index("ix_contacts_user_tags", "user_id", "tags"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)

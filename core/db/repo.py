@@ -7,9 +7,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, func, or_, select, update
+from sqlalchemy import Select, and_, event, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import ORMExecuteState, Session
 
 from core.db.models import Contact, Message, User
 from core.timeutil import utcnow
@@ -52,6 +53,27 @@ async def get_user_by_id(session: AsyncSession, user_id: int) -> User | None:
 
 # ---------------------------------------------------------------- contacts
 
+# session.info key: {user_id: {tag: contacts having it}} from user_tags, valid until the session writes or its
+# transaction ends (a tag-filtered /contacts render resolves the tag with user_tags, then counts the same thing).
+_TAG_COUNTS = "leadgram.repo.tag_counts"
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _forget_on_write(state: ORMExecuteState) -> None:
+    if not state.is_select:
+        state.session.info.pop(_TAG_COUNTS, None)
+
+
+@event.listens_for(Session, "after_flush")
+def _forget_on_flush(session: Session, _context: Any) -> None:
+    session.info.pop(_TAG_COUNTS, None)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_on_end(session: Session, _transaction: Any) -> None:
+    session.info.pop(_TAG_COUNTS, None)
+
+
 
 class Filter(enum.StrEnum):
     all = "all"
@@ -76,31 +98,44 @@ class ContactQuery:
     tag: str | None = None
 
 
-def _filtered(user_id: int, query: ContactQuery) -> Select[Any]:
-    stmt = select(Contact).where(Contact.user_id == user_id)
+def _conditions(user_id: int, query: ContactQuery, dialect: str = "sqlite") -> list[Any]:
+    conds: list[Any] = [Contact.user_id == user_id]
     if query.filter is Filter.hot:
-        stmt = stmt.where(Contact.sentiment == "hot")
+        conds.append(Contact.sentiment == "hot")
     elif query.filter is Filter.high:
-        stmt = stmt.where(Contact.lead_score >= HIGH_SCORE)
+        conds.append(Contact.lead_score >= HIGH_SCORE)
     elif query.filter is Filter.unscored:
-        stmt = stmt.where(Contact.lead_score.is_(None))
+        conds.append(Contact.lead_score.is_(None))
     elif query.filter is Filter.tag and query.tag:
-        stmt = stmt.where(_has_tag(query.tag))
-    return stmt
+        conds.append(_has_tag(query.tag, dialect))
+    return conds
 
 
-def _has_tag(tag: str) -> Any:
-    # JSON containment differs per dialect; a LIKE on the JSON text is portable but must match the quoted tag.
+def _filtered(user_id: int, query: ContactQuery, dialect: str = "sqlite") -> Select[Any]:
+    return select(Contact).where(*_conditions(user_id, query, dialect))
+
+
+def _has_tag(tag: str, dialect: str = "sqlite") -> Any:
+    if dialect == "postgresql":
+        # JSONB containment: exact element match, evaluated on the covering index's tuples.
+        from sqlalchemy import type_coerce
+        from sqlalchemy.dialects.postgresql import JSONB
+
+        return type_coerce(Contact.tags, JSONB).contains([tag])
+    # SQLite: a LIKE on the JSON text (stored with ensure_ascii=False) must match the quoted tag.
     from sqlalchemy import String, cast
 
     needle = '"' + tag.replace("\\", "\\\\").replace('"', '\\"') + '"'
     return cast(Contact.tags, String).contains(needle, autoescape=True)
 
 
+def _sort_column(sort: Sort) -> Any:
+    return Contact.lead_score if sort is Sort.score else Contact.last_message_at
+
+
 def _ordered(stmt: Select[Any], sort: Sort) -> Select[Any]:
-    if sort is Sort.score:
-        return stmt.order_by(Contact.lead_score.desc().nulls_last(), Contact.id.desc())
-    return stmt.order_by(Contact.last_message_at.desc().nulls_last(), Contact.id.desc())
+    """The list order: sort value descending with NULLs last, then newest id first."""
+    return stmt.order_by(_sort_column(sort).desc().nulls_last(), Contact.id.desc())
 
 
 @dataclass(frozen=True)
@@ -115,15 +150,82 @@ async def list_contacts(
     session: AsyncSession, user_id: int, page: int = 1, query: ContactQuery | None = None,
     page_size: int = PAGE_SIZE,
 ) -> Page:
-    """One page of a creator's contacts; an out-of-range page number is clamped, not an error."""
+    """One page of a creator's contacts; an out-of-range page number is clamped, not an error.
+
+    Built to stay fast at 100k contacts per creator: one count, then the page's ids from index-only walks
+    (each filter x sort has a matching index, see migration 0003) from the nearer end of the list, and only
+    those rows are loaded."""
     query = query or ContactQuery()
-    base = _filtered(user_id, query)
-    total = (await session.execute(select(func.count()).select_from(base.subquery()))).scalar_one()
+    dialect = session.get_bind().dialect.name
+    conds = _conditions(user_id, query, dialect)
+    known = session.info.get(_TAG_COUNTS, {}).get(user_id) if query.filter is Filter.tag and query.tag else None
+    if known is not None and query.tag is not None:
+        total = known.get(query.tag, 0)  # user_tags ran in this transaction with no write since: same count
+    else:
+        total = int((await session.execute(select(func.count()).where(*conds))).scalar_one())
+    pages, page = _clamp(total, page, page_size)
+    start = (page - 1) * page_size
+    ids = await _window(session, conds, query, start, min(page_size, total - start), total)
+    return Page(await _load(session, user_id, ids), page, pages, total)
+
+
+def _clamp(total: int, page: int, page_size: int) -> tuple[int, int]:
     pages = max(1, -(-total // page_size))
-    page = min(max(1, page), pages)
-    stmt = _ordered(base, query.sort).offset((page - 1) * page_size).limit(page_size)
-    rows = list((await session.execute(stmt)).scalars())
-    return Page(rows, page, pages, total)
+    return pages, min(max(1, page), pages)
+
+
+async def _ids(session: AsyncSession, conds: list[Any], order: list[Any], offset: int, limit: int) -> list[int]:
+    if limit <= 0:
+        return []
+    stmt = select(Contact.id).where(*conds).order_by(*order).offset(offset).limit(limit)
+    return list((await session.execute(stmt)).scalars())
+
+
+async def _window(session: AsyncSession, conds: list[Any], query: ContactQuery, start: int, size: int,
+                  total: int) -> list[int]:
+    """Ids of rows [start, start + size) of the list order, which is two index-ordered runs: contacts with a
+    sort value (value desc, id desc), then those without (id desc). Each run is walked by its own index in
+    either direction (PostgreSQL's btree sorts NULLs high, so one NULLS LAST walk could not use it); pages in
+    the back half are read from the end, so no page walks more than half of the list."""
+    if size <= 0:
+        return []
+    col = _sort_column(query.sort)
+    valued, nulls = conds + [col.is_not(None)], conds + [col.is_(None)]
+    null_count: int | None = None
+    if query.sort is Sort.score and query.filter is Filter.unscored:
+        null_count = total
+    elif query.sort is Sort.score and query.filter is Filter.high:
+        null_count = 0
+
+    async def count_nulls() -> int:
+        if null_count is not None:
+            return null_count
+        return int((await session.execute(select(func.count()).where(*nulls))).scalar_one())
+
+    after = total - start - size
+    if start <= after:  # front half: forward from the top
+        ids: list[int] = []
+        if null_count != total:
+            ids = await _ids(session, valued, [col.desc(), Contact.id.desc()], start, size)
+        if len(ids) < size:
+            offset = 0 if ids else start - (total - await count_nulls())
+            ids += await _ids(session, nulls, [Contact.id.desc()], max(0, offset), size - len(ids))
+        return ids
+    back: list[int] = []  # back half: backward from the bottom, then reversed
+    if null_count != 0:
+        back = await _ids(session, nulls, [Contact.id.asc()], after, size)
+    if len(back) < size:
+        offset = 0 if back else after - await count_nulls()
+        back += await _ids(session, valued, [col.asc(), Contact.id.asc()], max(0, offset), size - len(back))
+    return back[::-1]
+
+
+async def _load(session: AsyncSession, user_id: int, ids: list[int]) -> list[Contact]:
+    if not ids:
+        return []
+    rows = (await session.execute(select(Contact).where(Contact.user_id == user_id, Contact.id.in_(ids)))).scalars()
+    by_id = {c.id: c for c in rows}
+    return [by_id[i] for i in ids if i in by_id]
 
 
 async def get_contact(session: AsyncSession, user_id: int, contact_id: int) -> Contact | None:
@@ -133,11 +235,17 @@ async def get_contact(session: AsyncSession, user_id: int, contact_id: int) -> C
 
 async def user_tags(session: AsyncSession, user_id: int) -> list[str]:
     """All tags the creator uses, most used first."""
-    rows = (await session.execute(select(Contact.tags).where(Contact.user_id == user_id))).scalars()
+    # Grouped by the whole list in SQL (few distinct lists, read off the (user_id, tags) index), so 100k
+    # contacts do not mean 100k JSON documents decoded here.
+    stmt = select(Contact.tags, func.count()).where(Contact.user_id == user_id).group_by(Contact.tags)
     counts: dict[str, int] = {}
-    for tags in rows:
+    having: dict[str, int] = {}  # contacts per tag: the tag filter's total, remembered for this transaction
+    for tags, n in (await session.execute(stmt)).all():
         for tag in tags or []:
-            counts[tag] = counts.get(tag, 0) + 1
+            counts[tag] = counts.get(tag, 0) + n
+        for tag in set(tags or []):
+            having[tag] = having.get(tag, 0) + n
+    session.info.setdefault(_TAG_COUNTS, {})[user_id] = having
     return sorted(counts, key=lambda t: (-counts[t], t))
 
 
