@@ -271,3 +271,27 @@ async def test_filters_sort_tag_picker_and_new_marks(world: BotWorld) -> None:
     await cy.press(again.message_id, "‹")
     await cy.wait_for(lambda: "🆕" in cy.message(again.message_id).text)
     await world.tg.wait_idle(timeout=10)
+
+
+async def test_hot_lead_digest_buttons_open_card_and_list(world: BotWorld) -> None:
+    from core.db import repo
+    from core.db.engine import transaction
+
+    dee = world.user(1006)
+    await world.say(dee, "/start", "niche")
+    async with transaction(world.sessions) as s:  # no quiet hours, whatever time CI runs at
+        user = await repo.get_user(s, 1006)
+        user.quiet_start_hour = user.quiet_end_hour = 0
+    await world.say(dee, "fitness coach", "goal")
+    prompt = await world.say(dee, "sell my program", "connect")
+    await dee.press(prompt.message_id, "🎬 Try the demo account")
+    digest = await world.new_message(dee, prompt.message_id, "hot leads need you", timeout=60)
+    lead_button = next(t for t in _texts(digest) if t.startswith("🔥 ") and t != "🔥 All hot leads")
+    await dee.press(digest.message_id, lead_button)
+    card = await world.new_message(dee, digest.message_id, "last message")
+    assert lead_button.removeprefix("🔥 ").split(" · ")[0][:10] in card.text
+    await dee.press(digest.message_id, "🔥 All hot leads")
+    hot = await world.new_message(dee, card.message_id, "🔥 hot only")
+    assert "by score" in hot.text
+    assert dee.message(digest.message_id).edited == 0  # the alert itself stays as it was
+    await world.tg.wait_idle(timeout=10)
