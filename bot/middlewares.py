@@ -30,9 +30,6 @@ class AccessMiddleware(BaseMiddleware):
         user: User | None = data.get("event_from_user")
         if user is None or user.is_bot:
             return None
-        chat = data.get("event_chat")
-        if chat is not None and chat.type != "private":
-            return None  # a CRM of strangers' messages is never shown in a group or channel
         chat: Chat | None = data.get("event_chat")
         if chat is not None and chat.type != "private":
             if isinstance(event, CallbackQuery):
