@@ -228,7 +228,12 @@ async def _load(session: AsyncSession, user_id: int, ids: list[int]) -> list[Con
     return [by_id[i] for i in ids if i in by_id]
 
 
+MAX_ID = 2**31 - 1  # contacts.id is a 32-bit INTEGER on PostgreSQL
+
+
 async def get_contact(session: AsyncSession, user_id: int, contact_id: int) -> Contact | None:
+    if not 0 < contact_id <= MAX_ID:  # ids come from callback data (user input): out of range is "not found"
+        return None
     stmt = select(Contact).where(Contact.id == contact_id, Contact.user_id == user_id)
     return (await session.execute(stmt)).scalar_one_or_none()
 

@@ -298,6 +298,8 @@ async def _bump(session: AsyncSession, run_id: int, status: str, result: ScoreRe
 
 
 async def get_run(session: AsyncSession, user_id: int, run_id: int) -> ScoringRun | None:
+    if not 0 < run_id <= repo.MAX_ID:  # run ids come from callback data too
+        return None
     stmt = select(ScoringRun).where(ScoringRun.id == run_id, ScoringRun.user_id == user_id)
     return (await session.execute(stmt.execution_options(populate_existing=True))).scalar_one_or_none()
 
