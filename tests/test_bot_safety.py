@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.callbacks import ContactCb, ListCb, RunCb, SetCb, tag_key
+from bot.callbacks import ContactCb, ListCb, RunCb, SetCb, TagMenuCb, tag_key
 from bot.handlers.common import NOT_FOUND
 from bot.middlewares import PRIVATE_ONLY, REFUSAL
 from bot.notify import AlertOpen
@@ -132,6 +132,7 @@ async def test_forged_and_stale_callbacks_reveal_and_change_nothing(world: BotWo
 
     listing = await world.say(bob, "/contacts", "📇")
     other = await world.say(bob, "/contacts", "📇")  # paged to 99999 below
+    third = await world.say(bob, "/contacts", "📇")  # shows a chat page far beyond the last below
     # A stale button: Bob's own contact, deleted after the list was shown.
     gone = b_contacts[0]
     gone_button = ContactCb(a="card", id=gone.id).pack()
@@ -178,6 +179,7 @@ async def test_forged_and_stale_callbacks_reveal_and_change_nothing(world: BotWo
     retry = await bob.press_raw(listing.message_id, RunCb(a="retry", id=a_run).pack())
     own37 = await bob.press_raw(listing.message_id, ContactCb(a="set", id=mine.id, v=37).pack())
     far = await bob.press_raw(other.message_id, ListCb(p=99999).pack())
+    far_chat = await bob.press_raw(third.message_id, ContactCb(a="chat", id=mine.id, v=10**30).pack())
 
     got = await answers(bob, presses)
     assert {label: text for label, text in got.items() if text != NOT_FOUND} == {}
@@ -185,15 +187,21 @@ async def test_forged_and_stale_callbacks_reveal_and_change_nothing(world: BotWo
     assert retry_text == "Nothing to retry: no failed contacts in that run."  # same as for a run of one's own
     assert "pick one of the buttons" in (await bob.wait_answered(own37)).get("text", "").lower()
     await bob.wait_answered(far)
+    await bob.wait_answered(far_chat)
     await world.tg.wait_idle(timeout=10, quiet=0.5)
 
     # Bob's chat: nothing new, nothing edited, except the list he paged (clamped to his own last page).
     after_chat = chat_view(bob)
     paged = after_chat.pop(other.message_id)
-    before_chat.pop(other.message_id)
+    chat_page = after_chat.pop(third.message_id)
+    for moved in (other.message_id, third.message_id):
+        before_chat.pop(moved)
     assert after_chat == before_chat
     pages = -(-(len(b_contacts) - 1) // 10)
     assert f"page {pages}/{pages}" in str(bob.message(other.message_id).buttons), paged[0][:200]
+    assert chat_page[0].startswith("💬") and " · page " in chat_page[0].splitlines()[0]  # clamped: his last page
+    last = chat_page[0].splitlines()[0].rsplit(" ", 1)[1]
+    assert last.split("/")[0] == last.split("/")[1]
     shown = "\n".join(m.text + str(m.buttons) for m in bob.chat)
     for contact in secret:
         assert contact.name not in shown
@@ -215,6 +223,12 @@ async def test_ids_beyond_the_integer_columns_are_not_found(world: BotWorld) -> 
     assert {data: text for data, text in got.items() if text != NOT_FOUND} == {}
     for cb in retries:
         assert (await bob.wait_answered(cb, timeout=10)).get("text", "").startswith("Nothing to retry")
+    # Page numbers far out of range are clamped (the list, the tag picker, a settings value is refused).
+    for data in (ListCb(p=2**63).pack(), ListCb(p=-(2**63)).pack(), TagMenuCb(p=10**30).pack(),
+                 SetCb(a="thr", v=10**30).pack()):
+        cb = await bob.press_raw(bob.chat[-1].message_id, data)
+        await bob.wait_answered(cb, timeout=10)
+    assert "📇" in bob.chat[-1].text  # the list, edited in place
 
 
 # ---------------------------------------------------------------- 2. ALLOWED_TELEGRAM_IDS
