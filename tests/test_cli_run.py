@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import csv
 import json
 import os
 import re
@@ -125,9 +126,12 @@ async def test_console_onboarding_demo_and_contacts_paging_by_button_numbers(tmp
         await say("fitness coach", r"What's your goal with DMs\?")
         demo = await say("sell my 12-week program", r"\[(\d+)\] 🎬 Try the demo account")
         await say(demo.group(1), r"✅ Loading the demo account done: 120 new contacts", timeout=120)
-        listing = await say("/contacts", r"📇 Contacts · 120[\s\S]*?\[(\d+)\] ›")
+        listing = await say("/contacts", r"── #(\d+) ─+\n📇 Contacts · 120[\s\S]*?\[(\d+)\] ›")
         assert "page 1/12" in out.text[listing.start():]
-        await say(listing.group(1), r"✏️ \(message \d+ edited\)\n📇 Contacts · 120[\s\S]*?page 2/12")
+        # ID.N: a pushed hot-lead alert (with buttons of its own) may have arrived after the listing
+        message_id, button = listing.groups()
+        await say(f"{message_id}.{button}",
+                  rf"→ › \(#{message_id}\)\n[\s\S]*?✏️ \(message {message_id} edited\)\n📇 Contacts · 120[\s\S]*?page 2/12")
         stdin.close()
         assert await exit_code(proc, 60) == 0, err.text
         text, errors = await out.close(), await err.close()
@@ -139,7 +143,7 @@ async def test_console_onboarding_demo_and_contacts_paging_by_button_numbers(tmp
 async def test_console_runs_a_whole_piped_script(tmp_path: Path) -> None:
     """All lines at once, then EOF: each line waits for the bot (and the demo sync job) to settle."""
     env = clean_env(tmp_path, DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'console.db'}")
-    script = "/start\nhandmade jewelry shop\nbook consultations\n/demo\n/contacts\n/quit\n/help\n"
+    script = "/start\nhandmade jewelry shop\nbook consultations\n/demo\n/contacts\n/export\n/quit\n/help\n"
     proc = await asyncio.create_subprocess_exec(
         LEADGRAM, "console", "--name", "Bo", "--user-id", "42", cwd=tmp_path, env=env,
         stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
@@ -152,6 +156,10 @@ async def test_console_runs_a_whole_piped_script(tmp_path: Path) -> None:
     assert text.index("120 new contacts") < contacts  # /contacts waited for the demo sync
     assert "page 1/12" in text[contacts:]
     assert "you> /help" not in text  # /quit ended the session
+    saved = [Path(line.split("saved to ", 1)[1]) for line in text.splitlines() if line.startswith("💾 saved to ")]
+    assert len(saved) == 1 and saved[0].parent == tmp_path  # the /export CSV, in the current directory
+    with saved[0].open(encoding="utf-8-sig", newline="") as f:
+        assert len(list(csv.DictReader(f))) == 120
 
 
 # leadgram run: long polling ---------------------------------------------------------------------------------

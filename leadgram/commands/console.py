@@ -3,9 +3,10 @@ bot (with its worker and scheduler) long-polling it over HTTP, and this terminal
 messages print as they arrive and again as they are edited (progress counts up), inline buttons numbered.
 
 Input: a line of text is a message (an answer to a "reply expected" prompt when that is the latest bot
-message); `3` presses button 3 of the latest message that has buttons, `12.3` button 3 of message #12;
-`'3` sends the text "3"; /quit or end of input leaves. When stdin is not a terminal (a script piped in),
-each line waits until the bot and its jobs have settled, so `printf '/start\\n...' | leadgram console` works.
+message); `3` presses button 3 of the latest message that has buttons (a number beyond its buttons is
+sent as text), `12.3` button 3 of message #12; `'3` sends the text "3"; /quit or end of input leaves.
+When stdin is not a terminal (a script piped in), each line waits until the bot and its jobs have
+settled, so `printf '/start\\n...' | leadgram console` works.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import shutil
 import sys
 import threading
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pydantic import SecretStr
@@ -98,8 +100,25 @@ class Terminal:
                 if kind == "sent":
                     self.write(f"── #{msg.message_id} " + "─" * max(0, self.width - 8 - len(str(msg.message_id))))
                     self.write(render_message(msg, self.width))
+                    if msg.document is not None and not isinstance(msg.document, str):
+                        self.save(msg.document.filename, msg.document.data)
                 else:
                     self.write(render_change(kind, msg, self.width))
+
+    def save(self, filename: str, data: bytes) -> None:
+        """A document the bot sends (the /export CSV) lands in the current directory, never over a file."""
+        name = Path(filename).name or "document"
+        path = Path.cwd() / name
+        stem, suffix, n = path.stem, path.suffix, 1
+        while path.exists():
+            n += 1
+            path = path.with_name(f"{stem}-{n}{suffix}")
+        try:
+            path.write_bytes(data)
+        except OSError as exc:
+            self.write(f"(could not save {name}: {exc.strerror})")
+            return
+        self.write(f"💾 saved to {path}")
 
     async def follow(self) -> None:
         while True:
@@ -152,6 +171,8 @@ class Console:
             return
         match = PRESS.match(text)
         target = self.latest_with_buttons() if match and match.group(1) is None else None
+        if match and target is not None and not 1 <= int(match.group(2)) <= len(target.button_list()):
+            target = None  # not a button number there: a typed number (a score, a page) goes as text
         if match and match.group(1) is not None:
             target = self.user.state.messages.get(int(match.group(1)))
             if target is None or not target.from_bot or target.deleted or not target.buttons:
@@ -174,6 +195,7 @@ class Console:
         if "callback_data" not in button:
             self.term.write(f"🔗 {label}: {data}")
             return
+        self.term.write(f"→ {label} (#{msg.message_id})")  # which button of which message was pressed
         callback = await self.user.press(msg.message_id, button["callback_data"])
         task = asyncio.create_task(self._show_answer(callback))
         self.answers.add(task)
