@@ -198,16 +198,21 @@ async def test_run_and_bot_refuse_to_start_without_what_they_need(tmp_path: Path
         assert proc.returncode is not None and out == b""
         return proc.returncode, err.decode()
 
-    (no_token, no_token_bot, no_redis, no_secret) = await asyncio.gather(
-        leadgram("run"), leadgram("bot"), leadgram("bot", TELEGRAM_BOT_TOKEN="1:x"),
-        leadgram("run", TELEGRAM_BOT_TOKEN="1:x", TELEGRAM_WEBHOOK_URL="https://example.com/hook"))
+    async with TelegramStandin(token="474747:RIGHT") as tg:
+        (no_token, no_token_bot, no_redis, no_secret, wrong_token) = await asyncio.gather(
+            leadgram("run"), leadgram("bot"), leadgram("bot", TELEGRAM_BOT_TOKEN="1:x"),
+            leadgram("run", TELEGRAM_BOT_TOKEN="1:x", TELEGRAM_WEBHOOK_URL="https://example.com/hook"),
+            leadgram("run", TELEGRAM_BOT_TOKEN="474747:WRONG", TELEGRAM_API_BASE=tg.base_url))
+        assert [call.method for call in tg.calls] == ["getMe"]  # refused before migrations, worker, polling
     for code, err in (no_token, no_token_bot):
         assert code == 2 and err.count("\n") == 1 and "TELEGRAM_BOT_TOKEN" in err and "leadgram console" in err
     code, err = no_redis
     assert code == 2 and err.count("\n") == 1 and "REDIS_URL" in err
     code, err = no_secret
     assert code == 2 and err.count("\n") == 1 and "TELEGRAM_WEBHOOK_SECRET" in err
-    assert all("1:x" not in err for _, err in (no_redis, no_secret))  # never the token
+    code, err = wrong_token
+    assert code == 2 and err.count("\n") == 1 and "rejected TELEGRAM_BOT_TOKEN" in err
+    assert all("1:x" not in err and "WRONG" not in err for _, err in (no_redis, no_secret, wrong_token))
 
 
 # leadgram run: webhook -----------------------------------------------------------------------------------

@@ -90,6 +90,7 @@ async def serve(settings: Settings, *, worker: bool, scheduler: bool, queue_name
         print(problem, file=sys.stderr)
         return EXIT_CONFIG
     try:
+        await check_token(settings)
         return await _serve(settings, worker=worker, scheduler=scheduler, queue_name=queue_name)
     except TelegramUnauthorizedError:
         print("leadgram: Telegram rejected TELEGRAM_BOT_TOKEN (401 Unauthorized): check the token", file=sys.stderr)
@@ -100,6 +101,24 @@ async def serve(settings: Settings, *, worker: bool, scheduler: bool, queue_name
                   f"{exc.strerror}", file=sys.stderr)
             return EXIT_CONFIG
         raise
+
+
+async def check_token(settings: Settings) -> None:
+    """getMe before anything starts: a wrong token fails in a second, not after migrations and a worker.
+    Telegram unreachable is only a warning: polling keeps retrying until it is back."""
+    from aiogram.exceptions import TelegramNetworkError
+
+    from bot.app import make_bot
+
+    bot = make_bot(settings)
+    try:
+        me = await bot.get_me()
+        log.info("Telegram bot @%s", me.username)
+    except TelegramNetworkError as exc:
+        log.warning("cannot reach Telegram at %s yet (%s); starting anyway", settings.telegram_api_base,
+                    type(exc).__name__)
+    finally:
+        await bot.session.close()
 
 
 async def _serve(settings: Settings, *, worker: bool, scheduler: bool, queue_name: str) -> int:
