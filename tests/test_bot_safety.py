@@ -589,3 +589,52 @@ async def test_commands_in_a_group_chat_show_nothing_and_keep_alerts_private(wor
     assert (after.chat_id, after.telegram_id) == (before.chat_id, ann.id) == (ann.id, ann.id)
     # Ann's own chat still works.
     assert "📇" in (await world.say(ann, "/contacts", "📇")).text
+
+
+# ---------------------------------------------------------------- commands typed into a ForceReply prompt
+
+
+async def test_a_command_sent_as_a_reply_to_a_settings_prompt_runs_the_command(world: BotWorld) -> None:
+    """Telegram clients attach the next message to a ForceReply prompt by themselves: a creator who gives up
+    on the prompt and sends /help or /contacts means the command, not a niche, timezone, tag or score."""
+    ann = world.user(9001)
+    await onboard_demo(world, ann)
+    await settle(world)
+    me = await user_row(world.sessions, ann.id)
+    shown = await world.say(ann, "/settings", "Settings")
+    for button, expect in (("✏️ Niche", "Niche"), ("🌍 Timezone", "Timezone"), ("✏️ Goal", "Goal")):
+        after = max(m.message_id for m in ann.chat)
+        await ann.wait_answered(await ann.press(shown.message_id, button))
+        prompt = await world.new_message(ann, after, expect)
+        after = prompt.message_id
+        await ann.reply(prompt.message_id, "/help")
+        assert "/contacts" in (await world.new_message(ann, after, "Leadgram")).text
+    again = await user_row(world.sessions, ann.id)
+    assert (again.niche, again.goal, again.timezone) == (me.niche, me.goal, me.timezone)
+
+
+HELP_FIRST_LINE = "Leadgram turns your Instagram DMs into scored leads."
+
+
+async def test_a_command_sent_as_a_reply_to_a_tag_or_score_prompt_runs_the_command(world: BotWorld) -> None:
+    ann = world.user(9002)
+    await onboard_demo(world, ann)
+    await settle(world)
+    listing = await world.say(ann, "/contacts", "📇")
+    first = next(data for row in listing.buttons for _, data in row if data and data.startswith("c:card:"))
+    contact_id = ContactCb.unpack(first).id
+    async with world.sessions() as s:
+        before = row_dict(await s.get(Contact, contact_id))
+    await tap(ann, listing.message_id, first)
+    answered = {}
+    for screen, button in (("🏷 Tags", "➕ New tag"), ("🎯 Score", "⌨️ Type a number")):
+        await tap(ann, listing.message_id, screen)
+        after = max(m.message_id for m in ann.chat)
+        await tap(ann, listing.message_id, button)
+        prompt = await world.new_message(ann, after, f"#{contact_id}")
+        await ann.reply(prompt.message_id, "/help")
+        answered[screen] = (await world.new_message(ann, prompt.message_id)).text.splitlines()[0]
+        await tap(ann, listing.message_id, "‹ Back to card")
+    assert answered == {screen: HELP_FIRST_LINE for screen in answered}
+    async with world.sessions() as s:
+        assert row_dict(await s.get(Contact, contact_id)) == before
