@@ -3,10 +3,10 @@ bot (with its worker and scheduler) long-polling it over HTTP, and this terminal
 messages print as they arrive and again as they are edited (progress counts up), inline buttons numbered.
 
 Input: a line of text is a message (an answer to a "reply expected" prompt when that is the latest bot
-message); `3` presses button 3 of the latest message that has buttons (a number beyond its buttons is
-sent as text), `12.3` button 3 of message #12; `'3` sends the text "3"; /quit or end of input leaves.
-When stdin is not a terminal (a script piped in), each line waits until the bot and its jobs have
-settled, so `printf '/start\\n...' | leadgram console` works.
+message, unless it is a /command); `3` presses button 3 of the latest message that has buttons (a number
+beyond its buttons is sent as text), `12.3` button 3 of message #12; `'3` sends the text "3"; /quit or
+end of input leaves. When stdin is not a terminal (a script piped in), each line waits until the bot and
+its jobs have settled, so `printf '/start\\n...' | leadgram console` works.
 """
 
 from __future__ import annotations
@@ -163,7 +163,7 @@ class Console:
         if self.term.echo:
             self.term.write(f"you> {text}")
         last = self.user.last
-        if last is not None and last.force_reply:
+        if last is not None and last.force_reply and not text.startswith("/"):  # a command leaves the prompt
             await self.user.reply(last.message_id, text.removeprefix("'"))
             return
         if text.startswith("'"):
