@@ -88,12 +88,11 @@ class Contact(Timestamped, Base):
     __tablename__ = "contacts"
     __table_args__ = (
         UniqueConstraint("user_id", "instagram_id", name="uq_contacts_user_instagram"),
-        # /contacts (migration 0003): every filter x sort is an index-only walk; `tags` rides on the sort indexes
-        Index("ix_contacts_user_score", "user_id", "lead_score", "id", "tags"),
-        Index("ix_contacts_user_last", "user_id", "last_message_at", "id", "tags"),
+        # /contacts (migration 0003): every filter x sort is an index-only walk (filters checked on the entries)
+        Index("ix_contacts_user_score", "user_id", "lead_score", "id", "last_message_at", "tags"),
+        Index("ix_contacts_user_last", "user_id", "last_message_at", "id", "lead_score", "tags"),
         Index("ix_contacts_user_sentiment_last", "user_id", "sentiment", "last_message_at", "id"),
         Index("ix_contacts_user_sentiment_score", "user_id", "sentiment", "lead_score", "id"),
-        Index("ix_contacts_user_score_last", "user_id", "lead_score", "last_message_at", "id"),
         Index("ix_contacts_user_tags", "user_id", "tags"),
     )
 

@@ -1,8 +1,8 @@
 """contacts list indexes: every /contacts filter x sort is an index-only walk (100k contacts per creator)
 
-The two sort indexes gain `tags` so the tag filter is checked on the index entry while walking in list
-order; hot, unscored and score >= 70 get indexes that lead with their filter column; (user_id, tags) serves
-the tag count and the creator's tag list without reading the wide rows.
+The two sort indexes gain `tags` and each other's sort column, so the tag, unscored and score >= 70 filters
+are checked on the index entry while walking in list order; hot gets indexes that lead with sentiment;
+(user_id, tags) serves the tag count and the creator's tag list without reading the wide rows.
 
 Revision ID: 0003
 Revises: 0002
@@ -20,11 +20,10 @@ OLD = {
     'ix_contacts_user_score': ['user_id', 'lead_score', 'id'],
 }
 NEW = {
-    'ix_contacts_user_last': ['user_id', 'last_message_at', 'id', 'tags'],
-    'ix_contacts_user_score': ['user_id', 'lead_score', 'id', 'tags'],
+    'ix_contacts_user_last': ['user_id', 'last_message_at', 'id', 'lead_score', 'tags'],
+    'ix_contacts_user_score': ['user_id', 'lead_score', 'id', 'last_message_at', 'tags'],
     'ix_contacts_user_sentiment_last': ['user_id', 'sentiment', 'last_message_at', 'id'],
     'ix_contacts_user_sentiment_score': ['user_id', 'sentiment', 'lead_score', 'id'],
-    'ix_contacts_user_score_last': ['user_id', 'lead_score', 'last_message_at', 'id'],
     'ix_contacts_user_tags': ['user_id', 'tags'],
 }
 
