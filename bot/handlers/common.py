@@ -36,9 +36,14 @@ def prompt_contact_id(message: Message) -> int | None:
 
 
 def is_reply_to(prefix: str):  # type: ignore[no-untyped-def]
-    """Filter: a reply to the bot's prompt that starts with `prefix`."""
+    """Filter: an answer to the bot's prompt that starts with `prefix`.
+
+    Clients attach the next message to a ForceReply prompt by themselves: a /command sent then is the
+    command, not the answer."""
     def check(message: Message) -> bool:
         prompt = message.reply_to_message
+        if (message.text or "").startswith("/"):
+            return False
         return bool(prompt and prompt.from_user and prompt.from_user.is_bot and (prompt.text or "").startswith(prefix))
     return check
 

@@ -20,9 +20,6 @@ from core.rules import one_line
 
 router = Router(name="settings")
 
-# Clients attach the next message to a ForceReply prompt by themselves: a /command sent then is the command.
-ANSWER = F.text & ~F.text.startswith("/")
-
 PROMPTS = {
     "niche": ("✏️ Niche · reply with your niche", "fitness coach"),
     "goal": ("✏️ Goal · reply with your goal for DMs", "sell my 12-week program"),
@@ -75,21 +72,21 @@ async def threshold(callback: CallbackQuery, callback_data: SetCb, user: User, c
     await show(callback, settings_text(user), keyboards.settings_keyboard(user))
 
 
-@router.message(ANSWER, is_reply_to("✏️ Niche"))
+@router.message(F.text, is_reply_to("✏️ Niche"))
 async def niche(message: Message, user: User, session: AsyncSession) -> None:
     user.niche = one_line(message.text, 200) or user.niche
     await session.commit()
     await message.answer(settings_text(user), reply_markup=keyboards.settings_keyboard(user))
 
 
-@router.message(ANSWER, is_reply_to("✏️ Goal"))
+@router.message(F.text, is_reply_to("✏️ Goal"))
 async def goal(message: Message, user: User, session: AsyncSession) -> None:
     user.goal = one_line(message.text, 300) or user.goal
     await session.commit()
     await message.answer(settings_text(user), reply_markup=keyboards.settings_keyboard(user))
 
 
-@router.message(ANSWER, is_reply_to("🌍 Timezone"))
+@router.message(F.text, is_reply_to("🌍 Timezone"))
 async def timezone(message: Message, user: User, session: AsyncSession) -> None:
     name = (message.text or "").strip()
     try:
