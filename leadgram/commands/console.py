@@ -37,6 +37,7 @@ HELP = "try Leadgram in this terminal: the real bot on a local Telegram stand-in
 CONSOLE_TOKEN = "7000000001:leadgram-console"
 SETTLE_TIMEOUT_S = 120.0
 QUIT = ("/quit", "/exit")
+NO_CUT = 10_000  # button rows are never cut to the terminal width (a cut button could not be seen to press)
 PRESS = re.compile(r"^(?:#?(\d+)\.)?(\d+)$")
 
 
@@ -76,7 +77,7 @@ class Terminal:
     def __init__(self, user: SimUser, echo: bool) -> None:
         self.user, self.echo = user, echo
         self.pos = 0  # position in the stand-in's change log already shown
-        self.width = max(40, min(shutil.get_terminal_size((80, 24)).columns, 100))
+        self.width = max(40, min(shutil.get_terminal_size((80, 24)).columns, 100))  # separator lines only
 
     def write(self, text: str) -> None:
         sys.stdout.write(text + "\n")
@@ -95,15 +96,15 @@ class Terminal:
                 last_of[msg.message_id] = i
         for i, (kind, msg) in enumerate(batch):
             if kind == "deleted":
-                self.write(render_change(kind, msg, self.width))
+                self.write(render_change(kind, msg, NO_CUT))
             elif last_of.get(msg.message_id) == i and not msg.deleted:
                 if kind == "sent":
                     self.write(f"── #{msg.message_id} " + "─" * max(0, self.width - 8 - len(str(msg.message_id))))
-                    self.write(render_message(msg, self.width))
+                    self.write(render_message(msg, NO_CUT))
                     if msg.document is not None and not isinstance(msg.document, str):
                         self.save(msg.document.filename, msg.document.data)
                 else:
-                    self.write(render_change(kind, msg, self.width))
+                    self.write(render_change(kind, msg, NO_CUT))
 
     def save(self, filename: str, data: bytes) -> None:
         """A document the bot sends (the /export CSV) lands in the current directory, never over a file."""
