@@ -302,3 +302,38 @@ async def test_bot_alone_leaves_jobs_to_a_separate_worker(
             assert tg.errors == [], [e.error for e in tg.errors]
         finally:
             await drop_queue(redis_url, unique)
+
+
+async def test_console_terminal_prints_each_change_once_as_the_message_is_now(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """A message sent and edited between two looks shows once as new (with its latest text); later edits are
+    marked; a deletion is noted. Real Bot API calls against the stand-in, the console's own Terminal."""
+    from aiogram import Bot
+    from aiogram.client.session.aiohttp import AiohttpSession
+    from aiogram.client.telegram import TelegramAPIServer
+    from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+
+    from leadgram.commands.console import Terminal
+
+    stop = InlineKeyboardMarkup(inline_keyboard=[[InlineKeyboardButton(text="Stop", callback_data="stop")]])
+    async with TelegramStandin(token="484848:TERM") as tg:
+        term = Terminal(tg.user(5, "Ann"), echo=False)
+        bot = Bot(tg.token, session=AiohttpSession(api=TelegramAPIServer.from_base(tg.base_url)))
+        try:
+            sent = await bot.send_message(5, "⏳ 1/3 scored", reply_markup=stop)
+            await bot.edit_message_text("⏳ 2/3 scored", chat_id=5, message_id=sent.message_id, reply_markup=stop)
+            term.flush()
+            await bot.edit_message_text("✅ 3/3 scored", chat_id=5, message_id=sent.message_id)
+            term.flush()
+            await bot.delete_message(5, sent.message_id)
+            term.flush()
+            term.flush()  # nothing new: prints nothing
+        finally:
+            await bot.session.close()
+        assert tg.errors == []
+    out = capsys.readouterr().out
+    n = sent.message_id
+    assert out.count(f"── #{n} ") == 1 and "1/3" not in out
+    assert f"── #{n} " in out.split("⏳ 2/3 scored")[0] and "[1] Stop" in out
+    assert f"✏️ (message {n} edited)\n✅ 3/3 scored" in out and "[1] Stop" not in out.split("✅ 3/3")[1]
+    assert out.rstrip().endswith(f"🗑 (message {n} deleted)")

@@ -91,6 +91,7 @@ class Terminal:
         batch = [(kind, msg) for kind, msg in log[self.pos:] if msg.chat_id == self.user.id and kind != "user"]
         self.pos = len(log)
         last_of: dict[int, int] = {}
+        new = {msg.message_id for kind, msg in batch if kind == "sent"}
         for i, (kind, msg) in enumerate(batch):
             if kind != "deleted":
                 last_of[msg.message_id] = i
@@ -98,10 +99,10 @@ class Terminal:
             if kind == "deleted":
                 self.write(render_change(kind, msg, NO_CUT))
             elif last_of.get(msg.message_id) == i and not msg.deleted:
-                if kind == "sent":
+                if msg.message_id in new:  # sent (and maybe edited already): shown once, as it is now
                     self.write(f"── #{msg.message_id} " + "─" * max(0, self.width - 8 - len(str(msg.message_id))))
                     self.write(render_message(msg, NO_CUT))
-                    if msg.document is not None and not isinstance(msg.document, str):
+                    if msg.document is not None:
                         self.save(msg.document.filename, msg.document.data)
                 else:
                     self.write(render_change(kind, msg, NO_CUT))
