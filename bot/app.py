@@ -142,14 +142,15 @@ async def serve_webhook(app: App, settings: Settings) -> None:
     web_app = web.Application()
     SimpleRequestHandler(app.dp, app.bot, secret_token=secret).register(web_app, path=WEBHOOK_PATH)
     setup_application(web_app, app.dp, bot=app.bot)
-    await prepare(app)
-    await app.bot.set_webhook(settings.telegram_webhook_url, secret_token=secret,
-                              allowed_updates=app.dp.resolve_used_update_types())
     runner = web.AppRunner(web_app)
     await runner.setup()
-    site = web.TCPSite(runner, settings.webhook_host, settings.webhook_port)
-    await site.start()
     try:
+        # Listening before setWebhook: Telegram's first delivery must not hit a closed port (it would back
+        # off), and a replica that cannot bind never points Telegram at itself.
+        await web.TCPSite(runner, settings.webhook_host, settings.webhook_port).start()
+        await prepare(app)
+        await app.bot.set_webhook(settings.telegram_webhook_url, secret_token=secret,
+                                  allowed_updates=app.dp.resolve_used_update_types())
         await asyncio.Event().wait()
     finally:
         await runner.cleanup()

@@ -234,6 +234,7 @@ async def test_run_in_webhook_mode_answers_and_refuses_requests_without_the_secr
                 welcome = await ann.next_message(timeout=60)
                 assert "what's your niche?" in welcome.text
                 assert not any(call.method == "getUpdates" for call in tg.calls)  # delivered by webhook
+                assert tg.world.webhook.last_error is None  # listening before setWebhook: no failed delivery
                 await tg.wait_idle()
 
                 # Forged updates straight to the webhook: refused, and the bot says nothing.
