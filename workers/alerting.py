@@ -7,6 +7,8 @@ WorkerSettings (workers/settings.py) adds `FUNCTIONS` to its list and calls `sta
 
 from __future__ import annotations
 
+import asyncio
+import importlib
 from typing import Any
 
 import httpx
@@ -27,6 +29,8 @@ FUNCTIONS = [
 
 async def startup(ctx: dict[str, Any], settings: Settings) -> None:
     ctx["settings"] = settings
+    # Warm aiogram up off the event loop: the worker takes jobs at once, the first alert finds it loaded.
+    asyncio.get_running_loop().run_in_executor(None, importlib.import_module, "bot.notify")
     if "sessions" not in ctx:
         ctx["engine"] = make_engine(settings.database_url)
         ctx["sessions"] = make_sessionmaker(ctx["engine"])

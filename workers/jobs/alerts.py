@@ -8,17 +8,18 @@ nothing pending, because claiming is a conditional UPDATE in the database.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from aiogram import Bot
-from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError
-
-from bot import notify
 from core.services import alerts
 from core.services.sendrate import SendPacer
 from core.timeutil import utcnow
 from workers.enqueue import enqueue_alerts_at
 
+if TYPE_CHECKING:
+    from aiogram import Bot
+
+# aiogram (and bot.notify) are imported where a message is sent: building its ~400 pydantic models costs
+# seconds of CPU at import, which every worker, scheduler and CLI process would otherwise pay at start.
 log = logging.getLogger(__name__)
 
 def pacer_of(ctx: dict[str, Any]) -> SendPacer:
@@ -30,6 +31,8 @@ def pacer_of(ctx: dict[str, Any]) -> SendPacer:
 
 
 def bot_of(ctx: dict[str, Any]) -> Bot:
+    from bot import notify
+
     """The worker's push-only Bot: ctx["bot"] when startup made one, else built once from settings."""
     if "bot" not in ctx:
         settings = ctx["settings"]
@@ -42,6 +45,10 @@ def bot_of(ctx: dict[str, Any]) -> Bot:
 
 
 async def deliver_alerts(ctx: dict[str, Any], user_id: int) -> dict[str, Any]:
+    from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError
+
+    from bot import notify
+
     clock = ctx.get("clock", utcnow)
     sessions = ctx["sessions"]
     claim = await alerts.claim_due(sessions, user_id, clock())
