@@ -105,8 +105,19 @@ async def runtime(settings: Settings, *, worker: bool = True, scheduler: bool = 
             from workers.scheduler import start_scheduler
 
             sched = start_scheduler(queue, sessions, settings.sync_interval_minutes)
-            stack.callback(sched.shutdown, wait=False)
+            stack.push_async_callback(_stop_scheduler, sched)
         yield App(bot, build_dispatcher(deps), deps)
+
+
+async def _stop_scheduler(sched: Any, grace_s: float = 5.0) -> None:
+    """No new ticks, let a running one finish (bounded), then shut down: shutting down mid-tick cancels it and
+    APScheduler logs the CancelledError as a failed job, a traceback on every quick stop."""
+    sched.pause()
+    executor = getattr(sched, "_executors", {}).get("default")
+    running_ticks = [f for f in getattr(executor, "_pending_futures", ()) if not f.done()]  # APScheduler 3.x
+    if running_ticks:
+        await asyncio.wait(running_ticks, timeout=grace_s)
+    sched.shutdown(wait=False)
 
 
 def _worker(settings: Settings, sessions: async_sessionmaker[AsyncSession], queue: Any, bot: Bot) -> Any:

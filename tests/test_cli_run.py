@@ -193,23 +193,34 @@ async def test_run_polls_answers_registers_commands_and_stops_on_sigterm(
 
 async def test_run_and_bot_refuse_to_start_without_what_they_need(tmp_path: Path) -> None:
     async def leadgram(*args: str, **env: str) -> tuple[int, str]:
-        proc = await spawn(tmp_path, clean_env(tmp_path, **env), *args)
+        proc = await spawn(tmp_path, clean_env(tmp_path, LOG_LEVEL="WARNING", **env), *args)
         out, err = await asyncio.wait_for(proc.communicate(), START)
         assert proc.returncode is not None and out == b""
         return proc.returncode, err.decode()
 
-    async with TelegramStandin(token="474747:RIGHT") as tg:
-        (no_token, no_token_bot, no_redis, no_secret, wrong_token) = await asyncio.gather(
-            leadgram("run"), leadgram("bot"), leadgram("bot", TELEGRAM_BOT_TOKEN="1:x"),
-            leadgram("run", TELEGRAM_BOT_TOKEN="1:x", TELEGRAM_WEBHOOK_URL="https://example.com/hook"),
-            leadgram("run", TELEGRAM_BOT_TOKEN="474747:WRONG", TELEGRAM_API_BASE=tg.base_url))
+    async with TelegramStandin(token="474747:RIGHT") as tg, TelegramStandin(token="494949:BUSY") as busy_tg:
+        with socket.socket() as taken:
+            taken.bind(("127.0.0.1", 0))
+            taken.listen()
+            port = taken.getsockname()[1]
+            (no_token, no_token_bot, no_redis, no_secret, wrong_token, port_taken) = await asyncio.gather(
+                leadgram("run"), leadgram("bot"), leadgram("bot", TELEGRAM_BOT_TOKEN="1:x"),
+                leadgram("run", TELEGRAM_BOT_TOKEN="1:x", TELEGRAM_WEBHOOK_URL="https://example.com/hook"),
+                leadgram("run", TELEGRAM_BOT_TOKEN="474747:WRONG", TELEGRAM_API_BASE=tg.base_url),
+                leadgram("run", TELEGRAM_BOT_TOKEN=busy_tg.token, TELEGRAM_API_BASE=busy_tg.base_url,
+                         TELEGRAM_WEBHOOK_URL=f"http://127.0.0.1:{port}/telegram/webhook",
+                         TELEGRAM_WEBHOOK_SECRET=SECRET, WEBHOOK_HOST="127.0.0.1", WEBHOOK_PORT=str(port)))
         assert [call.method for call in tg.calls] == ["getMe"]  # refused before migrations, worker, polling
+        assert busy_tg.webhook_url is None  # a replica that cannot listen does not take the webhook
     for code, err in (no_token, no_token_bot):
         assert code == 2 and err.count("\n") == 1 and "TELEGRAM_BOT_TOKEN" in err and "leadgram console" in err
     code, err = no_redis
     assert code == 2 and err.count("\n") == 1 and "REDIS_URL" in err
     code, err = no_secret
     assert code == 2 and err.count("\n") == 1 and "TELEGRAM_WEBHOOK_SECRET" in err
+    code, err = port_taken
+    # (the process got as far as starting its worker: warnings of its own may come first, never a traceback)
+    assert code == 2 and f"cannot listen on 127.0.0.1:{port}" in err.splitlines()[-1] and "Traceback" not in err, err
     code, err = wrong_token
     assert code == 2 and err.count("\n") == 1 and "rejected TELEGRAM_BOT_TOKEN" in err
     assert all("1:x" not in err and "WRONG" not in err for _, err in (no_redis, no_secret, wrong_token))
