@@ -137,7 +137,7 @@ async def seed(sessions: async_sessionmaker[AsyncSession], telegram_id: int, n: 
     rows = contact_rows(user_id, n, rng)
     for start in range(0, n, CHUNK):
         async with transaction(sessions) as session:
-            await session.execute(insert(Contact.__table__), rows[start:start + CHUNK])
+            await session.execute(insert(Contact.__table__), rows[start:start + CHUNK])  # type: ignore[arg-type]
     return user_id
 
 
@@ -346,7 +346,9 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
     out["load_avg"] = [round(x, 2) for x in os.getloadavg()]
     out["target_p95_ms"] = TARGET_P95_MS
     dialects = [out[d] for d in ("sqlite", "postgresql") if d in out]
-    out["ok"] = all(d["p95_ms"] <= TARGET_P95_MS and d["worst_case"]["p95_ms"] <= TARGET_P95_MS for d in dialects)
+    for d in dialects:
+        d["over_target"] = sorted(name for name, case in d["cases"].items() if case["p95_ms"] > TARGET_P95_MS)
+    out["ok"] = all(d["p95_ms"] <= TARGET_P95_MS and not d["over_target"] for d in dialects)
     return out
 
 
