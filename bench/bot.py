@@ -13,6 +13,10 @@ End to end: the real bot (aiogram long polling, the runtime `leadgram run` uses)
 same kind of database (SQLite); a simulated user sends /contacts and presses › repeatedly; each sample is
 press -> the edited page visible in the stand-in.
 
+Read the timings against cpu_reference_ms (a fixed pure-Python loop; ~55 ms on an idle 2-vCPU box): the
+box is shared, so a doubled reference means roughly doubled timings. Known miss (issue 5): tag-filtered
+renders, whose cost is screens.resolve_query -> repo.user_tags grouping all 100k tag lists per render.
+
     .venv/bin/python bench/bot.py [--contacts 100000] [--repeats 15] [--presses 50] [--no-pg]
 """
 

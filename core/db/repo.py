@@ -74,7 +74,6 @@ def _forget_on_end(session: Session, _transaction: Any) -> None:
     session.info.pop(_TAG_COUNTS, None)
 
 
-
 class Filter(enum.StrEnum):
     all = "all"
     hot = "hot"
