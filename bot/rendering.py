@@ -161,7 +161,7 @@ def new_tag_prompt(contact: Contact) -> str:
 def score_text(contact: Contact) -> str:
     now = "not scored" if contact.lead_score is None else f"{contact.lead_score}/100"
     return (f"🎯 <b>Score for {q(display_name(contact))}</b>\nNow: {now}\n\n"
-            "Pick a score or type one (0–100). Your score is kept: AI never overwrites it.")
+            "Pick a score, or ⌨️ to type one (0–100). Your score is kept: AI never overwrites it.")
 
 
 def score_prompt(contact: Contact) -> str:

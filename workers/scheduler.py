@@ -110,6 +110,6 @@ def start_scheduler(
     scheduler.add_job(_tick, trigger, id="leadgram-sync-tick", max_instances=1, coalesce=True,
                       misfire_grace_time=max(1, int(interval_s)))
     # And once right away, so a fresh start does not wait a whole interval (same slot id: still deduplicated).
-    scheduler.add_job(_tick, id="leadgram-sync-now", next_run_time=utcnow())
+    scheduler.add_job(_tick, id="leadgram-sync-now", next_run_time=utcnow(), misfire_grace_time=300)
     scheduler.start()
     return scheduler
