@@ -246,16 +246,18 @@ async def user_tags(session: AsyncSession, user_id: int) -> list[str]:
     return sorted(counts, key=lambda t: (-counts[t], t))
 
 
+# Tag lists are normalized on every write (rules.normalize_tags: no duplicates), so summing each distinct list's
+# count per element counts contacts.
 _TAG_COUNT_SQL = {
     False: text(
-        "SELECT value, sum(n) FROM (SELECT DISTINCT g.tags, g.n, j.value FROM (SELECT tags, count(*) AS n"
-        " FROM contacts WHERE user_id = :user_id GROUP BY tags) AS g, json_each(g.tags) AS j"
-        " WHERE json_type(g.tags) = 'array' AND j.type = 'text') GROUP BY value"),
+        "SELECT j.value, sum(g.n) FROM (SELECT tags, count(*) AS n FROM contacts WHERE user_id = :user_id"
+        " GROUP BY tags) AS g, json_each(g.tags) AS j"
+        " WHERE json_type(g.tags) = 'array' AND j.type = 'text' GROUP BY j.value"),
     True: text(
-        "SELECT value, sum(n) FROM (SELECT DISTINCT g.tags, g.n, t.value FROM (SELECT tags, count(*) AS n"
-        " FROM contacts WHERE user_id = :user_id GROUP BY tags) AS g"
-        " CROSS JOIN LATERAL jsonb_array_elements_text(g.tags) AS t(value)"
-        " WHERE jsonb_typeof(g.tags) = 'array' AND t.value IS NOT NULL) AS d GROUP BY value"),
+        "SELECT t.value, sum(g.n) FROM (SELECT tags, count(*) AS n FROM contacts WHERE user_id = :user_id"
+        " GROUP BY tags) AS g CROSS JOIN LATERAL jsonb_array_elements_text("
+        "CASE WHEN jsonb_typeof(g.tags) = 'array' THEN g.tags ELSE '[]'::jsonb END) AS t(value)"
+        " WHERE t.value IS NOT NULL GROUP BY t.value"),
 }
 
 
