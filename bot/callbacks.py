@@ -63,9 +63,23 @@ class StartCb(CallbackData, prefix="st"):
     a: str
 
 
+LITERAL = "="
+LITERAL_MAX_BYTES = 20  # keeps the longest ContactCb (all fields at their widest) within 64 bytes
+
+
 def tag_key(tag: str) -> str:
-    """A short stable key for a tag (tags may be 24 emoji = 96 bytes; callback data allows 64)."""
+    """How a tag travels in callback data: itself ("=vip") when short and plain, so a tag filter needs no
+    lookup; else a short stable hash (tags may be 24 emoji = 96 bytes, and ':' separates fields)."""
+    if len(tag.encode()) <= LITERAL_MAX_BYTES and ":" not in tag:
+        return LITERAL + tag
     return hashlib.blake2b(tag.encode(), digest_size=5).hexdigest()
+
+
+def literal_tag(key: str) -> str | None:
+    """The tag a literal key names (normalised: callback data is user input), or None for a hashed key."""
+    from core.rules import normalize_tag
+
+    return (normalize_tag(key[len(LITERAL):]) or None) if key.startswith(LITERAL) else None
 
 
 def find_tag(key: str, tags: list[str]) -> str | None:

@@ -8,7 +8,9 @@ from typing import Any
 from aiogram import BaseMiddleware
 from aiogram.types import CallbackQuery, Chat, Message, TelegramObject, User
 
+from bot.callbacks import ContactCb
 from bot.deps import Deps
+from bot.rendering import NOT_FOUND
 from core.db import repo
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
@@ -65,3 +67,20 @@ class DbSessionMiddleware(BaseMiddleware):
             result = await handler(event, data)
             await session.commit()
             return result
+
+
+class OwnContactMiddleware(BaseMiddleware):
+    """For ContactCb buttons: hands the handler `contact`, the presser's OWN contact named by the callback
+    data; anything else (another creator's id, a deleted contact, an id out of range) is answered
+    "not found" here and reaches no handler."""
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        cb = data.get("callback_data")
+        if not isinstance(cb, ContactCb):
+            return await handler(event, data)
+        contact = await repo.get_contact(data["session"], data["user"].id, cb.id)
+        if contact is None:
+            data["callback_answer"].text = NOT_FOUND
+            return None
+        data["contact"] = contact
+        return await handler(event, data)

@@ -20,6 +20,7 @@ from core.timeutil import ago
 MAX_TEXT = 4096
 CHAT_PAGE = 8
 CHAT_MESSAGE_CHARS = 400  # 8 × 400 stays well under 4096 with headers
+NOT_FOUND = "Not found: this contact is gone or the button is out of date."
 FILTER_LABEL = {Filter.hot: "🔥 hot only", Filter.high: "score ≥ 70", Filter.unscored: "unscored"}
 
 

@@ -8,7 +8,7 @@ from aiogram.types import InlineKeyboardMarkup, LinkPreviewOptions
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import keyboards, rendering
-from bot.callbacks import ListCb, find_tag
+from bot.callbacks import ListCb, find_tag, literal_tag
 from core.db import repo
 from core.db.models import Contact, User
 from core.db.repo import ContactQuery, Filter, Sort
@@ -31,14 +31,15 @@ async def resolve_query(session: AsyncSession, user: User, cb: ListCb) -> Contac
     filt = Filter(cb.f) if cb.f in Filter.__members__ else Filter.all
     tag = None
     if filt is Filter.tag:
-        tag = find_tag(cb.t, await repo.user_tags(session, user.id))
+        # A literal tag is used as is (an unknown one simply matches nobody); only hashed ones need the list.
+        tag = literal_tag(cb.t) or find_tag(cb.t, await repo.user_tags(session, user.id))
         if tag is None:
             filt = Filter.all
     return ContactQuery(filter=filt, sort=sort, tag=tag)
 
 
-async def contacts_list(session: AsyncSession, user: User, cb: ListCb) -> Screen:
-    query = await resolve_query(session, user, cb)
+async def contacts_list(session: AsyncSession, user: User, cb: ListCb, query: ContactQuery | None = None) -> Screen:
+    query = query or await resolve_query(session, user, cb)
     page = await repo.list_contacts(session, user.id, cb.p, query)
     now = utcnow()
     rows = [row(c, now, user.prev_contacts_view_at) for c in page.contacts]

@@ -10,39 +10,32 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import screens
 from bot.callbacks import ContactCb
 from bot.deps import Deps
-from bot.handlers.common import own_contact
 from bot.keyboards import back_of
+from bot.middlewares import OwnContactMiddleware
 from bot.views import show
-from core.db.models import User
+from core.db.models import Contact, User
 from core.services import scoring
 
 router = Router(name="card")
+router.callback_query.middleware(OwnContactMiddleware())  # `contact` = the presser's own, or "not found"
 
 
 @router.callback_query(ContactCb.filter(F.a == "card"))
-async def card(callback: CallbackQuery, callback_data: ContactCb, user: User, session: AsyncSession,
-               callback_answer: CallbackAnswer) -> None:
-    contact = await own_contact(session, user, callback_data.id, callback_answer)
-    if contact is not None:
-        screen = screens.card(contact, back_of(callback_data))
-        await show(callback, screen.text, screen.markup, screen.preview)
+async def card(callback: CallbackQuery, callback_data: ContactCb, contact: Contact) -> None:
+    screen = screens.card(contact, back_of(callback_data))
+    await show(callback, screen.text, screen.markup, screen.preview)
 
 
 @router.callback_query(ContactCb.filter(F.a == "chat"))
-async def chat(callback: CallbackQuery, callback_data: ContactCb, user: User, session: AsyncSession,
-               callback_answer: CallbackAnswer) -> None:
-    contact = await own_contact(session, user, callback_data.id, callback_answer)
-    if contact is not None:
-        screen = await screens.chat(session, user, contact, back_of(callback_data), callback_data.v or 1)
-        await show(callback, screen.text, screen.markup)
+async def chat(callback: CallbackQuery, callback_data: ContactCb, contact: Contact, user: User,
+               session: AsyncSession) -> None:
+    screen = await screens.chat(session, user, contact, back_of(callback_data), callback_data.v or 1)
+    await show(callback, screen.text, screen.markup)
 
 
 @router.callback_query(ContactCb.filter(F.a == "rescore"))
-async def rescore(callback: CallbackQuery, callback_data: ContactCb, user: User, session: AsyncSession,
-                  callback_answer: CallbackAnswer, deps: Deps) -> None:
-    contact = await own_contact(session, user, callback_data.id, callback_answer)
-    if contact is None:
-        return
+async def rescore(callback: CallbackQuery, callback_data: ContactCb, contact: Contact, user: User,
+                  session: AsyncSession, callback_answer: CallbackAnswer, deps: Deps) -> None:
     await session.commit()  # the run is written by its own session
     if await scoring.has_running_run(deps.sessions, user.id):
         callback_answer.text = "A scoring run is in progress: rescore this contact when it finishes."

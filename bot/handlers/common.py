@@ -9,11 +9,11 @@ from aiogram.utils.callback_answer import CallbackAnswer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.deps import Deps
+from bot.rendering import NOT_FOUND as NOT_FOUND  # re-exported: handlers and tests name it here
 from core.db import repo
 from core.db.models import Contact, User
 from workers.jobids import namespaced
 
-NOT_FOUND = "Not found: this contact is gone or the button is out of date."
 PROMPT_ID = re.compile(r"^\S+ #(\d+) ·")
 
 

@@ -35,11 +35,10 @@ async def hot(message: Message, user: User, session: AsyncSession) -> None:
 @router.callback_query(ListCb.filter())
 async def page(callback: CallbackQuery, callback_data: ListCb, user: User, session: AsyncSession,
                callback_answer: CallbackAnswer) -> None:
-    if callback_data.f == Filter.tag and callback_data.t:
-        query = await screens.resolve_query(session, user, callback_data)
-        if query.tag is None:
-            callback_answer.text = "That tag is no longer used: showing everyone."
-    screen = await screens.contacts_list(session, user, callback_data)
+    query = await screens.resolve_query(session, user, callback_data)
+    if callback_data.f == Filter.tag and query.tag is None:
+        callback_answer.text = "That tag is no longer used: showing everyone."
+    screen = await screens.contacts_list(session, user, callback_data, query)
     await show(callback, screen.text, screen.markup)
 
 

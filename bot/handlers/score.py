@@ -11,29 +11,25 @@ from bot import rendering, screens
 from bot.callbacks import ContactCb, ListCb
 from bot.handlers.common import NOT_FOUND, is_reply_to, own_contact, prompt_contact_id
 from bot.keyboards import SCORE_PRESETS, back_of
+from bot.middlewares import OwnContactMiddleware
 from bot.views import show
 from core.db import repo
-from core.db.models import User
+from core.db.models import Contact, User
 
 router = Router(name="score")
+router.callback_query.middleware(OwnContactMiddleware())  # `contact` = the presser's own, or "not found"
 PROMPT = "🎯 #"
 
 
 @router.callback_query(ContactCb.filter(F.a == "score"))
-async def score(callback: CallbackQuery, callback_data: ContactCb, user: User, session: AsyncSession,
-                callback_answer: CallbackAnswer) -> None:
-    contact = await own_contact(session, user, callback_data.id, callback_answer)
-    if contact is not None:
-        screen = screens.score(contact, back_of(callback_data))
-        await show(callback, screen.text, screen.markup)
+async def score(callback: CallbackQuery, callback_data: ContactCb, contact: Contact) -> None:
+    screen = screens.score(contact, back_of(callback_data))
+    await show(callback, screen.text, screen.markup)
 
 
 @router.callback_query(ContactCb.filter(F.a == "set"))
-async def set_score(callback: CallbackQuery, callback_data: ContactCb, user: User, session: AsyncSession,
-                    callback_answer: CallbackAnswer) -> None:
-    contact = await own_contact(session, user, callback_data.id, callback_answer)
-    if contact is None:
-        return
+async def set_score(callback: CallbackQuery, callback_data: ContactCb, contact: Contact, user: User,
+                    session: AsyncSession, callback_answer: CallbackAnswer) -> None:
     if callback_data.v not in SCORE_PRESETS:  # forged value: only the offered buttons are accepted
         callback_answer.text = "Pick one of the buttons, or type a number from 0 to 100."
         return
@@ -46,10 +42,8 @@ async def set_score(callback: CallbackQuery, callback_data: ContactCb, user: Use
 
 
 @router.callback_query(ContactCb.filter(F.a == "typed"))
-async def ask_score(callback: CallbackQuery, callback_data: ContactCb, user: User, session: AsyncSession,
-                    callback_answer: CallbackAnswer) -> None:
-    contact = await own_contact(session, user, callback_data.id, callback_answer)
-    if contact is not None and callback.message is not None:
+async def ask_score(callback: CallbackQuery, contact: Contact) -> None:
+    if callback.message is not None:
         await callback.message.answer(rendering.score_prompt(contact),
                                       reply_markup=ForceReply(force_reply=True, input_field_placeholder="0–100"))
 

@@ -11,30 +11,27 @@ from bot import rendering, screens
 from bot.callbacks import ContactCb, ListCb, find_tag
 from bot.handlers.common import NOT_FOUND, is_reply_to, own_contact, prompt_contact_id
 from bot.keyboards import back_of
+from bot.middlewares import OwnContactMiddleware
 from bot.views import show
 from core.db import repo
-from core.db.models import User
+from core.db.models import Contact, User
 from core.rules import MAX_TAG_LEN, MAX_TAGS, normalize_tag
 
 router = Router(name="tags")
+router.callback_query.middleware(OwnContactMiddleware())  # `contact` = the presser's own, or "not found"
 PROMPT = "🏷 #"
 
 
 @router.callback_query(ContactCb.filter(F.a == "tags"))
-async def tags(callback: CallbackQuery, callback_data: ContactCb, user: User, session: AsyncSession,
-               callback_answer: CallbackAnswer) -> None:
-    contact = await own_contact(session, user, callback_data.id, callback_answer)
-    if contact is not None:
-        screen = await screens.tags(session, user, contact, back_of(callback_data))
-        await show(callback, screen.text, screen.markup)
+async def tags(callback: CallbackQuery, callback_data: ContactCb, contact: Contact, user: User,
+               session: AsyncSession) -> None:
+    screen = await screens.tags(session, user, contact, back_of(callback_data))
+    await show(callback, screen.text, screen.markup)
 
 
 @router.callback_query(ContactCb.filter(F.a == "tog"))
-async def toggle(callback: CallbackQuery, callback_data: ContactCb, user: User, session: AsyncSession,
+async def toggle(callback: CallbackQuery, callback_data: ContactCb, contact: Contact, user: User, session: AsyncSession,
                  callback_answer: CallbackAnswer) -> None:
-    contact = await own_contact(session, user, callback_data.id, callback_answer)
-    if contact is None:
-        return
     current = list(contact.tags or [])
     tag = find_tag(callback_data.t, current + await repo.user_tags(session, user.id))
     if tag is None:
@@ -56,10 +53,8 @@ async def toggle(callback: CallbackQuery, callback_data: ContactCb, user: User, 
 
 
 @router.callback_query(ContactCb.filter(F.a == "newtag"))
-async def ask_new_tag(callback: CallbackQuery, callback_data: ContactCb, user: User, session: AsyncSession,
-                      callback_answer: CallbackAnswer) -> None:
-    contact = await own_contact(session, user, callback_data.id, callback_answer)
-    if contact is not None and callback.message is not None:
+async def ask_new_tag(callback: CallbackQuery, contact: Contact) -> None:
+    if callback.message is not None:
         await callback.message.answer(rendering.new_tag_prompt(contact),
                                       reply_markup=ForceReply(force_reply=True, input_field_placeholder="vip"))
 
