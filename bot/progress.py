@@ -64,7 +64,8 @@ class Watchers:
             stmt = select(ScoringRun).where(ScoringRun.status == "running", ScoringRun.progress_message_id.is_not(None))
             runs = list((await session.execute(stmt)).scalars())
         for run in runs:
-            self.watch_run(run.user_id, run.id)
+            # Most likely on screen: the progress as of now (a guess; an equal edit would be rejected).
+            self.watch_run(run.user_id, run.id, rendering.progress_text(run))
         return len(runs)
 
     async def close(self) -> None:
