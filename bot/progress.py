@@ -45,7 +45,8 @@ class Watchers:
                 coro.close()
                 return
             current.cancel()
-        self.tasks[key] = asyncio.create_task(coro, name=key)
+        self.tasks[key] = task = asyncio.create_task(coro, name=key)
+        task.add_done_callback(_log_failure)
 
     def watch_run(self, user_id: int, run_id: int, shown_text: str | None = None) -> None:
         """`shown_text`: what the progress message says now (an equal update is never sent)."""
@@ -137,3 +138,9 @@ class Watchers:
             log.exception("sync job %s failed", job_id)
             result = {"stopped": "error", "detail": str(exc)}
         await self._edit(chat_id, message_id, rendering.sync_text(intro, result), None)
+
+
+def _log_failure(task: asyncio.Task[None]) -> None:
+    """A watcher that dies (database down, a bug) is logged at once, not when the task is collected."""
+    if not task.cancelled() and task.exception() is not None:
+        log.error("progress watcher %s failed", task.get_name(), exc_info=task.exception())
