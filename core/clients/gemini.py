@@ -205,8 +205,10 @@ def _loads(text: str | None) -> Any:
 
 # ---------------------------------------------------------------- offline
 
-_HOT = re.compile(r"\b(how much|price|pricing|cost|book|booking|buy|order|available|sign me up|pay|invoice|rate)"
-                  r"\b|\$|€", re.I)
+# Buying words in the languages the demo inbox holds too (es, it, pt, fr, de, ru), since leads write in theirs.
+_HOT = re.compile(r"\b(how much|price|pricing|cost|book|booking|buy|order|available|sign me up|pay|invoice|rate"
+                  r"|cu[aá]nto cuesta|precio|quanto costa|prezzo|quanto custa|pre[çc]o|combien|prix|wie viel|preis"
+                  r"|kostet|сколько стоит|цена)\b|\$|€", re.I)
 _COLD = re.compile(r"\b(no thanks|not interested|stop|unsubscribe|maybe later)\b", re.I)
 GHOST_AFTER = timedelta(days=3)
 
