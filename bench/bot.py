@@ -254,7 +254,7 @@ async def run_dialect(url: str, contacts: int, repeats: int, seed_no: int = 1) -
 @contextlib.asynccontextmanager
 async def running_bot(url: str, queue: str) -> AsyncIterator[Any]:
     """The real bot wired as tests/bot_harness.bot_world does: stand-in, runtime (worker, no scheduler), polling."""
-    from bot.app import poll, runtime
+    from bot.app import polling, runtime
     from core.config import load_settings
     from standins.telegram import TelegramStandin
 
@@ -265,14 +265,8 @@ async def running_bot(url: str, queue: str) -> AsyncIterator[Any]:
             settings = load_settings(database_url=url, redis_url=REDIS_URL, telegram_bot_token=tg.token,
                                      telegram_api_base=tg.base_url)
             async with runtime(settings, scheduler=False, queue_name=queue, sessions=sessions) as app:
-                task = asyncio.create_task(poll(app))
-                try:
+                async with polling(app):
                     yield tg
-                finally:
-                    with contextlib.suppress(RuntimeError):
-                        await app.dp.stop_polling()
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await asyncio.wait_for(task, 10)
                 keys = [k async for k in app.deps.queue.scan_iter(match=f"*{queue}*")]
                 if keys:
                     await app.deps.queue.delete(*keys)

@@ -142,6 +142,30 @@ async def poll(app: App) -> None:
                                allowed_updates=app.dp.resolve_used_update_types())
 
 
+STOP_TIMEOUT_S = 10.0
+
+
+async def stop_serving(app: App, serving: asyncio.Task[None]) -> None:
+    """Stop polling the aiogram way (cancelling start_polling would leave its poller task running) or cancel
+    the webhook server; returns when `serving` is done (its own failure, if any, is left in the task)."""
+    if not serving.done():
+        with contextlib.suppress(RuntimeError, TimeoutError):  # RuntimeError: polling not started yet
+            await asyncio.wait_for(app.dp.stop_polling(), STOP_TIMEOUT_S)
+    if not serving.done():
+        serving.cancel()
+    await asyncio.wait({serving})
+
+
+@contextlib.asynccontextmanager
+async def polling(app: App) -> AsyncIterator[asyncio.Task[None]]:
+    """Long polling as a task for the duration of the block (tests, benches), stopped cleanly on exit."""
+    task = asyncio.create_task(poll(app))
+    try:
+        yield task
+    finally:
+        await stop_serving(app, task)
+
+
 async def serve_webhook(app: App, settings: Settings) -> None:
     """Webhook mode for several replicas behind a load balancer; every request must carry the secret."""
     from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application

@@ -3,7 +3,6 @@ in-process arq worker on the real Redis (a private queue per test) and the test'
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -11,7 +10,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.app import App, poll, runtime
+from bot.app import App, polling, runtime
 from core.config import Settings, load_settings
 from standins.telegram import Message, SimUser, TelegramStandin
 
@@ -58,14 +57,8 @@ async def bot_world(db_url: str, sessions: async_sessionmaker[AsyncSession], red
         settings = load_settings(database_url=db_url, redis_url=redis_url, telegram_bot_token=tg.token,
                                  telegram_api_base=tg.base_url, **overrides)
         async with runtime(settings, scheduler=False, queue_name=queue, sessions=sessions) as app:
-            task = asyncio.create_task(poll(app))
-            try:
+            async with polling(app):
                 yield BotWorld(tg, app, settings, sessions)
-            finally:
-                with contextlib.suppress(RuntimeError):
-                    await app.dp.stop_polling()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await asyncio.wait_for(task, 10)
             keys = [k async for k in app.deps.queue.scan_iter(match=f"*{queue}*")]
             if keys:
                 await app.deps.queue.delete(*keys)

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import SecretStr
 
 from core.config import Settings, get_settings
-from leadgram.commands.run import stop_on_signals, stop_serving
+from leadgram.commands.run import stop_on_signals
 
 if TYPE_CHECKING:  # the stand-in is imported when the console starts (keeps `leadgram --help` light)
     from standins.telegram import Message, SimUser, TelegramStandin
@@ -232,7 +232,7 @@ class Console:
 
 
 async def run(args: argparse.Namespace) -> int:
-    from bot.app import poll, runtime
+    from bot.app import poll, runtime, stop_serving
     from standins.telegram import TelegramStandin
 
     settings = get_settings()

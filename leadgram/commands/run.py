@@ -18,12 +18,11 @@ from arq.constants import default_queue_name
 from core.config import Settings, get_settings
 
 if TYPE_CHECKING:
-    from bot.app import App
+    pass
 
 HELP = "run the Telegram bot with its worker and scheduler in one process"
 log = logging.getLogger(__name__)
 EXIT_CONFIG = 2
-STOP_TIMEOUT_S = 10.0
 
 
 def register(parser: argparse.ArgumentParser) -> None:
@@ -70,17 +69,6 @@ def stop_on_signals(stop: asyncio.Event) -> Iterator[None]:
         release()
 
 
-async def stop_serving(app: App, serving: asyncio.Task[None]) -> None:
-    """Stop polling the aiogram way (cancelling start_polling would leave its poller task running) or cancel
-    the webhook server; returns when `serving` is done (its own failure, if any, is left in the task)."""
-    if not serving.done():
-        with contextlib.suppress(RuntimeError, TimeoutError):  # RuntimeError: polling not started yet
-            await asyncio.wait_for(app.dp.stop_polling(), STOP_TIMEOUT_S)
-    if not serving.done():
-        serving.cancel()
-    await asyncio.wait({serving})
-
-
 async def serve(settings: Settings, *, worker: bool, scheduler: bool, queue_name: str) -> int:
     """The bot until Ctrl+C / SIGTERM: polling, or webhook mode when TELEGRAM_WEBHOOK_URL is set."""
     from aiogram.exceptions import TelegramUnauthorizedError
@@ -122,7 +110,7 @@ async def check_token(settings: Settings) -> None:
 
 
 async def _serve(settings: Settings, *, worker: bool, scheduler: bool, queue_name: str) -> int:
-    from bot.app import poll, runtime, serve_webhook
+    from bot.app import poll, runtime, serve_webhook, stop_serving
 
     stop = asyncio.Event()
     with stop_on_signals(stop):
