@@ -26,13 +26,15 @@ async def own_contact(session: AsyncSession, user: User, contact_id: int,
     return contact
 
 
-def prompt_contact_id(message: Message) -> int | None:
-    """The contact id our ForceReply prompt carries ("🏷 #12 · …"); only prompts the bot itself sent count."""
+async def prompted_contact(message: Message, session: AsyncSession, user: User) -> Contact | None:
+    """The contact our ForceReply prompt ("🏷 #12 · …") names, if it is the creator's own; else the answer
+    is "not found". Only prompts the bot itself sent count."""
     prompt = message.reply_to_message
-    if prompt is None or prompt.from_user is None or not prompt.from_user.is_bot or not prompt.text:
-        return None
-    match = PROMPT_ID.match(prompt.text)
-    return int(match.group(1)) if match else None
+    match = PROMPT_ID.match(prompt.text or "") if prompt and prompt.from_user and prompt.from_user.is_bot else None
+    contact = await repo.get_contact(session, user.id, int(match.group(1))) if match else None
+    if contact is None:
+        await message.answer(NOT_FOUND)
+    return contact
 
 
 def is_reply_to(prefix: str):  # type: ignore[no-untyped-def]

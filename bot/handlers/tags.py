@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import rendering, screens
 from bot.callbacks import ContactCb, ListCb, find_tag
-from bot.handlers.common import NOT_FOUND, is_reply_to, own_contact, prompt_contact_id
+from bot.handlers.common import is_reply_to, prompted_contact
 from bot.keyboards import back_of
 from bot.middlewares import OwnContactMiddleware
 from bot.views import show
@@ -61,10 +61,8 @@ async def ask_new_tag(callback: CallbackQuery, contact: Contact) -> None:
 
 @router.message(F.text, is_reply_to(PROMPT))
 async def new_tag(message: Message, user: User, session: AsyncSession) -> None:
-    contact_id = prompt_contact_id(message)
-    contact = await own_contact(session, user, contact_id) if contact_id else None
+    contact = await prompted_contact(message, session, user)
     if contact is None:
-        await message.answer(NOT_FOUND)
         return
     tag = normalize_tag(message.text or "")
     if not tag:
