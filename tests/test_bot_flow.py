@@ -270,6 +270,14 @@ async def test_filters_sort_tag_picker_and_new_marks(world: BotWorld) -> None:
     await cy.wait_for(lambda: "page 2/" in str(cy.message(again.message_id).buttons))
     await cy.press(again.message_id, "‹")
     await cy.wait_for(lambda: "🆕" in cy.message(again.message_id).text)
+
+    # /hot: hot leads only, best score first. /sync of the unchanged demo: nothing new.
+    hot = await world.say(cy, "/hot", "🔥 hot only")
+    scores = [int(m) for m in re.findall(r"^\d+\. 🔥 .* · (\d+)", hot.text, re.M)]
+    assert scores and scores == sorted(scores, reverse=True)
+    status = await world.say(cy, "/sync", "Syncing Instagram")
+    await cy.wait_for(lambda: "✅" in cy.message(status.message_id).text, timeout=30)
+    assert "0 new contacts, 0 updated" in cy.message(status.message_id).text
     await world.tg.wait_idle(timeout=10)
 
 
