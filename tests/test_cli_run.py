@@ -62,6 +62,15 @@ class Output:
         return self.text
 
 
+async def stops_cleanly_on_sigterm(proc: asyncio.subprocess.Process) -> None:
+    """SIGTERM: the process exits 0 in time, with no traceback on stderr."""
+    proc.send_signal(signal.SIGTERM)
+    code = await exit_code(proc, 30)
+    _, err = await proc.communicate()
+    assert code == 0, err.decode()
+    assert "Traceback" not in err.decode()
+
+
 async def exit_code(proc: asyncio.subprocess.Process, timeout: float) -> int:  # noqa: ASYNC109
     try:
         return await asyncio.wait_for(proc.wait(), timeout)
@@ -181,11 +190,7 @@ async def test_run_polls_answers_registers_commands_and_stops_on_sigterm(
                 assert "contacts" in [c["command"] for c in tg.commands]
                 assert any(call.method == "setMyCommands" for call in tg.calls)
                 await tg.wait_idle()
-                proc.send_signal(signal.SIGTERM)
-                code = await exit_code(proc, 30)
-                _, err = await proc.communicate()
-            assert code == 0, err.decode()
-            assert "Traceback" not in err.decode()
+                await stops_cleanly_on_sigterm(proc)
             assert tg.errors == [], [e.error for e in tg.errors]
         finally:
             await drop_queue(redis_url, unique)
@@ -267,11 +272,7 @@ async def test_run_in_webhook_mode_answers_and_refuses_requests_without_the_secr
                 assert "Leadgram" in helped.text and "/contacts" in helped.text
                 assert len(ann.chat) == shown + 1  # one answer: to the update that carried the secret
 
-                proc.send_signal(signal.SIGTERM)
-                code = await exit_code(proc, 30)
-                _, err = await proc.communicate()
-            assert code == 0, err.decode()
-            assert "Traceback" not in err.decode()
+                await stops_cleanly_on_sigterm(proc)
             assert tg.errors == [], [e.error for e in tg.errors]
         finally:
             await drop_queue(redis_url, unique)
