@@ -23,8 +23,6 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import httpx  # noqa: E402
-from arq import create_pool  # noqa: E402
-from arq.connections import RedisSettings  # noqa: E402
 from redis.asyncio import Redis  # noqa: E402
 from sqlalchemy import (  # noqa: E402
     func,
@@ -41,6 +39,9 @@ from core.crypto import TokenCipher  # noqa: E402
 from core.db import repo  # noqa: E402
 from core.db.engine import make_engine, make_sessionmaker, transaction  # noqa: E402
 from core.db.models import Alert, Contact, Message, User  # noqa: E402
+from core.jobs import enqueue_alerts  # noqa: E402
+from core.queue import create_queue  # noqa: E402
+from core.rules import is_hot  # noqa: E402
 from core.services import alerts  # noqa: E402
 from core.services.connect import connect_token  # noqa: E402
 from core.services.sync import sync_user  # noqa: E402
@@ -48,7 +49,6 @@ from standins.ig_data import synthetic  # noqa: E402
 from standins.instagram import InstagramStandin  # noqa: E402
 from standins.telegram import TelegramStandin  # noqa: E402
 from tests.split_harness import REDIS_URL, private_database, processes, wait_for  # noqa: E402
-from workers.enqueue import enqueue_alerts  # noqa: E402
 
 CHAT = 8001
 SECRET = "bench-secret"
@@ -151,7 +151,7 @@ async def bench_legs(trials: int) -> dict[str, object]:
         try:
             with tempfile.TemporaryDirectory() as logs:
                 async with processes(env, Path(logs), workers=2, schedulers=1) as procs:
-                    pool = await create_pool(RedisSettings.from_dsn(redis_url))
+                    pool = await create_queue(redis_url)
                     for trial in range(trials):
                         await asyncio.sleep(random.uniform(0, INTERVAL_S))  # a random phase of the sync slot
                         # The creator's own message: same sync path, and nothing asks for a model call.
@@ -217,10 +217,11 @@ async def _turn_hot(sessions: async_sessionmaker[AsyncSession], uid: int, trial:
         user = await s.get(User, uid)
         rows = await s.execute(select(Contact).where(Contact.user_id == uid).order_by(Contact.last_message_at.desc()))
         contact = rows.scalars().first()
-        assert user is not None and contact is not None and not contact.is_hot, trial
+        assert user is not None and contact is not None and not is_hot(contact.lead_score, user.alert_threshold), trial
+        previous = contact.lead_score
         contact.sentiment, contact.lead_score = "hot", 92
         contact.score_reason, contact.next_action = "Asked for the price", "Send the price list"
-        await alerts.on_scored(s, user, contact)
+        await alerts.on_scored(s, user, contact, previous)
 
 
 def main() -> None:

@@ -59,7 +59,7 @@ async def seed(sessions: Any) -> int:
         user.niche, user.goal = "fitness coaching", "sell a 12 week online program"
         for i in range(CONTACTS):
             c = Contact(user_id=user.id, instagram_id=f"ig{i}", name=f"Lead {i}", tags=[], message_count=10,
-                        last_message_at=now - timedelta(minutes=i), is_hot=False, hot_episode=0)
+                        last_message_at=now - timedelta(minutes=i), hot_episode=0)
             session.add(c)
             await session.flush()
             session.add_all([Message(
@@ -111,7 +111,7 @@ async def seed_design(sessions: Any, gem: GeminiStandin, user_id: int) -> float:
         async with sessions() as session, session.begin():
             msgs = await repo.contact_messages(session, user_id, contact_id, MAX_MESSAGES)
             data = ScoreInput("fitness coaching", "sell a 12 week online program",
-                              [Turn(m.from_creator, m.text, m.created_at) for m in reversed(msgs)])
+                              [Turn(m.from_creator, m.text, m.created_at, m.attachment_kind) for m in reversed(msgs)])
             result = await scorer.score(data)
             await session.execute(update(Contact).where(Contact.id == contact_id).values(lead_score=result.score))
     return (time.perf_counter() - t0) / SEED_SAMPLE

@@ -13,17 +13,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import AsyncGenerator
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import httpx
+from _shared import pg_database
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -36,7 +34,6 @@ from core.timeutil import utcnow
 from standins.ig_data import synthetic
 from standins.instagram import InstagramStandin
 
-PG_ADMIN = os.environ.get("LEADGRAM_TEST_PG", "postgresql://root@127.0.0.1:5432/test")
 PAGE = 100
 ACCOUNT = "17841400000000001"
 
@@ -145,24 +142,6 @@ async def resync_calls(url: str, ig: InstagramStandin, http: httpx.AsyncClient) 
         await engine.dispose()
 
 
-async def pg_database() -> tuple[str, str]:
-    name = f"lg_bench_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    conn = await asyncpg.connect(PG_ADMIN)
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-    return name, PG_ADMIN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://") + f"/{name}"
-
-
-async def drop_pg(name: str) -> None:
-    conn = await asyncpg.connect(PG_ADMIN)
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await conn.close()
-
-
 async def main(args: argparse.Namespace) -> dict[str, Any]:
     out: dict[str, Any] = {"conversations": args.conversations, "messages_per_conversation": args.messages,
                            "page_size": PAGE, "started_at": utcnow().isoformat()}
@@ -176,12 +155,9 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             out["sqlite"] = await run_dialect(f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}", pages)
             out["end_to_end_sqlite"] = await resync_calls(f"sqlite+aiosqlite:///{Path(tmp) / 'e2e.db'}", ig, http)
         if not args.no_pg:
-            name, url = await pg_database()
-            try:
+            async with pg_database() as url:
                 out["postgresql"] = await run_dialect(url, pages)
                 out["end_to_end_postgresql"] = await resync_calls(url, ig, http)
-            finally:
-                await drop_pg(name)
     out["resync_graph_calls"] = out["end_to_end_sqlite"]["resync_graph_calls"]
     return out
 

@@ -12,7 +12,23 @@ from aiogram.filters.callback_data import CallbackData
 
 
 class ListCb(CallbackData, prefix="l"):
-    """A /contacts page: page number, filter (all|hot|high|unscored|tag), sort (last|score), tag key."""
+    """A /contacts page: page number, filter (all|hot|high|unscored|tag|stage|spam|archived), sort
+    (last|score), t: the tag key (tag filter) or the stage key (stage filter)."""
+
+    p: int = 1
+    f: str = "all"
+    s: str = "last"
+    t: str = ""
+
+
+class StatsCb(CallbackData, prefix="sx"):
+    """/stats' buttons: a: "chart" (the picture of this week against last week)."""
+
+    a: str = "chart"
+
+
+class JumpCb(CallbackData, prefix="lj"):
+    """The list's "page 3/12" button: ask for a page number to jump to (the list's filter and sort ride along)."""
 
     p: int = 1
     f: str = "all"
@@ -24,7 +40,10 @@ class ContactCb(CallbackData, prefix="c"):
     """An action on one contact, carrying the list position to go back to.
 
     a: card | chat | tags | tog (toggle tag t) | newtag | score | set (score v) | typed | rescore
-    v: chat page or score value.
+       | stages (stage picker) | stg (set stage: v = the stage's code, core.rules.stage_code)
+       | shelf (v: 0 back in the list, 1 spam, 2 archived)
+       | reply (✍️ prompt) | aidraft (🤖) | saved (💾 picker) | usesaved (saved reply v)
+    v: chat page, score value, stage index, shelf or saved reply id.
     """
 
     a: str
@@ -36,6 +55,20 @@ class ContactCb(CallbackData, prefix="c"):
     v: int = 0
 
 
+class ReplyCb(CallbackData, prefix="rp"):
+    """A draft's buttons: send | edit | cancel (reply `id`, re-read with the presser's own user id)."""
+
+    a: str
+    id: int
+
+
+class SavedCb(CallbackData, prefix="sv"):
+    """/replies: list | add | edit | del (saved reply `id`)."""
+
+    a: str
+    id: int = 0
+
+
 class TagMenuCb(CallbackData, prefix="tm"):
     """The "filter by tag" picker of the list (p: picker page)."""
 
@@ -43,22 +76,49 @@ class TagMenuCb(CallbackData, prefix="tm"):
     s: str = "last"
 
 
+class FindCb(CallbackData, prefix="fd"):
+    """🔎 on the list: asks for what to find (a ForceReply prompt)."""
+
+
+class StageMenuCb(CallbackData, prefix="sm"):
+    """The "filter by stage" picker of the list (stages and the spam/archive shelves)."""
+
+    s: str = "last"
+
+
+class StageCb(CallbackData, prefix="sg"):
+    """/stages, k = a stage's code (core.rules.stage_code; the five built-in stages' codes are their old indexes):
+    list (the screen) | ren (ask a new name) | new (pick the place) | after (ask the new stage's name, after k)
+    | del (ask: remove own stage k?) | delok (remove it)."""
+
+    a: str
+    k: int = 0
+
+
 class RunCb(CallbackData, prefix="r"):
-    """Scoring run buttons: retry (failed contacts of run `id`)."""
+    """Scoring run buttons: retry (failed contacts of run `id`); all (ask to rescore everyone: `id` = how many
+    were counted), allok (confirmed: start it), no (cancelled)."""
 
     a: str
     id: int
 
 
 class SetCb(CallbackData, prefix="s"):
-    """/settings buttons: niche | goal | threshold | tz | alerts (toggle) | thr (set threshold v)."""
+    """/settings buttons: niche | goal | threshold | tz | alerts (toggle) | thr (set threshold v) | win (the
+    reply-window push: v hours before the window closes, 0 = off)."""
 
     a: str
     v: int = 0
 
 
 class StartCb(CallbackData, prefix="st"):
-    """Onboarding: demo | connect."""
+    """Onboarding: demo | connect; demo_ok | demo_no answer "replace your real account with the demo?"."""
+
+    a: str
+
+
+class AccountCb(CallbackData, prefix="acc"):
+    """/delete_my_data confirmation: delete | keep."""
 
     a: str
 
@@ -84,3 +144,22 @@ def literal_tag(key: str) -> str | None:
 
 def find_tag(key: str, tags: list[str]) -> str | None:
     return next((tag for tag in tags if tag_key(tag) == key), None)
+
+
+class AlertOpen(CallbackData, prefix="alert"):
+    """Buttons on a push alert. `what`: card | chat (of `contact_id`) | hot (the hot-leads list).
+    Callback data is user input: the handler fetches the contact with the presser's own user id."""
+
+    what: str
+    contact_id: int = 0
+
+
+class ReminderCb(CallbackData, prefix="rm"):
+    """⏰ A reminder's buttons (on its push and in /reminders): done | snz (snooze: v = index in
+    core.rules.SNOOZE_PRESETS) | cancel | page (/reminders page v). `id`: the reminder, re-read with the presser's
+    own user id. `p`: the /reminders page the button is on (0: a push, which then shows the lead's card)."""
+
+    a: str
+    id: int = 0
+    v: int = 0
+    p: int = 0

@@ -27,3 +27,4 @@ class Deps:
     cipher: TokenCipher
     watchers: Watchers
     clock: Callable[[], datetime] = field(default=utcnow)
+    drafter: Any = None  # core.clients.drafter.Drafter, made on the first 🤖 Draft press

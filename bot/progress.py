@@ -11,15 +11,14 @@ from typing import Any
 from aiogram import Bot
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.types import InlineKeyboardMarkup, LinkPreviewOptions, Message
-from arq.jobs import Job
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import keyboards, rendering, screens
 from bot.callbacks import ListCb
 from bot.views import NO_PREVIEW, same
-from core.db import repo
 from core.db.models import ScoringRun
+from core.queue import job as queue_job
+from core.services import card as card_service
 from core.services import scoring
 
 log = logging.getLogger(__name__)
@@ -61,9 +60,7 @@ class Watchers:
 
     async def resume(self) -> int:
         """After a restart: keep updating every running run that has a progress message."""
-        async with self.sessions() as session:
-            stmt = select(ScoringRun).where(ScoringRun.status == "running", ScoringRun.progress_message_id.is_not(None))
-            runs = list((await session.execute(stmt)).scalars())
+        runs = await scoring.runs_on_screen(self.sessions)
         for run in runs:
             # Most likely on screen: the progress as of now (a guess; an equal edit would be rejected).
             self.watch_run(run.user_id, run.id, rendering.progress_text(run))
@@ -102,7 +99,7 @@ class Watchers:
             if run is None or run.status != "done":
                 return run, rendering.progress_text(run) if run else "", None
             hot = await scoring.run_hot_leads(session, user_id, run_id)
-        return run, rendering.summary_text(run, hot), keyboards.summary_keyboard(run.id, run.failed, hot)
+        return run, rendering.summary_text(run, hot), keyboards.summary_keyboard(run.id, run.failed, hot, run.hot_found)
 
     async def _edit(self, chat_id: int, message_id: int, text: str, markup: InlineKeyboardMarkup | None,
                     preview: LinkPreviewOptions = NO_PREVIEW) -> None:
@@ -120,19 +117,19 @@ class Watchers:
             async with self.sessions() as session:
                 run = await scoring.get_run(session, user_id, run_id)
                 if run is None or run.status == "done":
-                    contact = await repo.get_contact(session, user_id, contact_id)
+                    found = await card_service.card_after_run(session, user_id, contact_id)
                     break
         else:
             return
-        if contact is not None:
-            screen = screens.card(contact, back)
+        if found is not None:
+            screen = screens.card(*found, back)
             if not same(shown, screen.text, screen.markup):
                 await self._edit(shown.chat.id, shown.message_id, screen.text, screen.markup, screen.preview)
 
     # ------------------------------------------------------------ syncs
     async def _sync_wait(self, chat_id: int, message_id: int, job_id: str, intro: str) -> None:
         try:
-            job = Job(job_id, self.queue, _queue_name=self.queue.default_queue_name)
+            job = queue_job(job_id, self.queue)
             result = await job.result(timeout=SYNC_TIMEOUT_S, poll_delay=0.3)
         except Exception as exc:  # noqa: BLE001 — the job failure is shown, not raised in the bot
             log.exception("sync job %s failed", job_id)

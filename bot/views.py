@@ -31,3 +31,14 @@ async def show(callback: CallbackQuery, text: str, markup: InlineKeyboardMarkup 
     if same(message, text, markup):
         return
     await message.edit_text(text, reply_markup=markup, link_preview_options=preview or NO_PREVIEW)
+
+
+def shown_page(callback: CallbackQuery) -> int | None:
+    """The page the pressed list message shows now (its "page 3/12" button): how a wrap is told from a step."""
+    markup = callback.message.reply_markup if isinstance(callback.message, Message) else None
+    for row in markup.inline_keyboard if markup else []:
+        for button in row:
+            if button.text.startswith("page ") and "/" in button.text:
+                number = button.text.removeprefix("page ").split("/", 1)[0]
+                return int(number) if number.isdigit() else None
+    return None

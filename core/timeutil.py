@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 Clock = Callable[[], datetime]
 
@@ -43,3 +44,11 @@ def ago(when: datetime | None, now: datetime | None = None) -> str:
         if seconds >= size:
             return f"{seconds // size}{unit} ago"
     return "now"
+
+
+def timezone_or_utc(name: str | None) -> ZoneInfo:
+    """A creator's timezone by its IANA name; UTC when it is unset or no longer known to this server."""
+    try:
+        return ZoneInfo(name or "UTC")
+    except (ValueError, KeyError, OSError):  # ZoneInfoNotFoundError is a KeyError; odd keys raise the others
+        return ZoneInfo("UTC")

@@ -1,81 +1,13 @@
-"""Data sets for the Instagram stand-in: the bundled demo accounts, plain synthetic threads, hostile threads."""
+"""Data sets for the Instagram stand-in: plain synthetic threads, hostile threads.
+
+The bundled demo accounts are product data (core.demo), served in-process by core.demo.DemoGraph."""
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime, timedelta
-from functools import cache
-from importlib import resources
 from typing import Any
 
 from standins.instagram import Dataset, SConversation, SMessage
-
-NICHES = ("fitness", "handmade", "tattoo")
-# Words in a creator's onboarding niche that pick the matching demo account.
-_NICHE_WORDS = {
-    "tattoo": ("tattoo", "ink", "piercing", "tatu"),
-    "handmade": ("shop", "handmade", "craft", "ceramic", "candle", "jewel", "store", "etsy", "art", "pottery"),
-    "fitness": ("fit", "coach", "gym", "train", "yoga", "nutrition", "health", "sport"),
-}
-
-
-def pick_niche(niche_text: str | None) -> str:
-    text = (niche_text or "").lower()
-    for key, words in _NICHE_WORDS.items():
-        if any(word in text for word in words):
-            return key
-    return "fitness"
-
-
-def demo_niche(niche: str) -> str:
-    return niche if niche in NICHES else "fitness"
-
-
-@cache
-def _demo_raw(niche: str) -> dict[str, Any]:
-    name = f"demo_{demo_niche(niche)}.json"
-    raw: dict[str, Any] = json.loads(resources.files("standins").joinpath("data", name).read_text(encoding="utf-8"))
-    return raw
-
-
-def demo_ages(niche: str = "fitness") -> dict[str, int]:
-    """{message id: seconds before the timeline's anchor} for a bundled demo account.
-
-    A stored demo message therefore tells when its timeline was anchored: created_time + age."""
-    return {m["id"]: int(m["age_s"]) for item in _demo_raw(niche)["conversations"] for m in item["messages"]}
-
-
-def load_demo(niche: str = "fitness", *, now: datetime | None = None) -> Dataset:
-    """A bundled demo account; message ages become timestamps counted back from `now` (the timeline's anchor).
-
-    The same anchor always yields the same threads, message ids and created_time values."""
-    now = now or datetime.now(UTC)
-    raw = _demo_raw(niche)
-    acc = raw["account"]
-    ds = Dataset(account_id=acc["id"], username=acc["username"])
-    me = {"id": acc["id"], "username": acc["username"]}
-    for item in raw["conversations"]:
-        ds.conversations.append(_demo_conversation(item, me, now))
-        lead = item["lead"]
-        ds.profiles[lead["id"]] = {"name": lead.get("name"), "username": lead.get("username") or _fallback(lead),
-                                   "profile_pic": item.get("profile_pic")}
-    return ds
-
-
-def _fallback(lead: dict[str, Any]) -> str:
-    return "user" + str(lead["id"])[-6:]
-
-
-def _demo_conversation(item: dict[str, Any], me: dict[str, Any], now: datetime) -> SConversation:
-    lead = {k: v for k, v in item["lead"].items() if k in ("id", "username", "name")}
-    msgs = [
-        SMessage(id=m["id"], from_id=me["id"] if m["from"] == "me" else lead["id"], text=m["text"],
-                 created=now - timedelta(seconds=int(m["age_s"])), attachment=m.get("attachment"),
-                 omit_text=bool(m.get("omit_text")))
-        for m in item["messages"]
-    ]
-    updated = max((m.created for m in msgs), default=now - timedelta(days=1))
-    return SConversation(id=item["id"], participants=[me, lead], messages=msgs, updated=updated)
 
 
 def synthetic(n_conversations: int, n_messages: int, *, now: datetime | None = None,

@@ -1,18 +1,24 @@
-"""A local Instagram Graph stand-in (aiohttp on 127.0.0.1, ephemeral port) for tests, benches and the demo.
+"""A local Instagram Graph stand-in (aiohttp on 127.0.0.1, ephemeral port) for tests and benches.
 
 Serves the shapes of the Conversations API: `/{v}/{me|id}/conversations` (limit/after cursor paging with an
 absolute `paging.next`, most recently active first, messages newest first, only the 20 newest per thread),
 `/{v}/me`, `/{v}/{igsid}` profiles, `/refresh_access_token`; checks tokens; injects faults; sends usage
 headers; counts calls. `add_message()` mutates the data at runtime like a new DM would.
+
+Send API (`POST /{v}/{me|id}/messages`): the Graph request shape, the 1000-byte limit, the reply window
+(24 h after the person's last message; 7 days with the HUMAN_AGENT tag) with Instagram's real error body,
+token errors, a per-account send rate (code 613 past it), a `message_id` that the conversation then serves
+(so a sync finds the sent message under the same id), and `fail_send()` faults. More accounts can be served
+by one stand-in (`add_account(dataset, token)`): each token reads and sends as its own account.
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
 import json
 import re
 import secrets
+import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -21,7 +27,14 @@ from typing import Any
 
 from aiohttp import web
 
+from core.demo.graph import decode_cursor, encode_cursor
+
 MAX_MESSAGES = 20
+MAX_TEXT_BYTES = 1000
+WINDOW = 24 * 3600
+HUMAN_AGENT_WINDOW = 7 * 24 * 3600
+OUTSIDE_WINDOW = {"message": "This message is sent outside of allowed window.", "type": "IGApiException",
+                  "code": 10, "error_subcode": 2534022}
 MAX_LIMIT = 100
 DEFAULT_LIMIT = 25
 _VERSION = re.compile(r"^v\d+\.\d+$")
@@ -45,7 +58,9 @@ class SMessage:
 @dataclass
 class SConversation:
     id: str
-    participants: list[dict[str, Any]]  # raw Graph participant objects (id, username, maybe name)
+    # The people of the thread as the data set knows them (id, username, maybe name). Graph serves only id and
+    # username here; a name is only given by the profile endpoint (see InstagramStandin._object).
+    participants: list[dict[str, Any]]
     messages: list[SMessage] = field(default_factory=list)  # newest first
     updated: datetime = field(default_factory=lambda: datetime.now(UTC))
 
@@ -56,6 +71,8 @@ class Dataset:
     username: str
     conversations: list[SConversation] = field(default_factory=list)
     profiles: dict[str, dict[str, Any]] = field(default_factory=dict)
+    no_consent: set[str] = field(default_factory=set)  # IGSIDs whose profile needs consent they never gave
+    blocked: set[str] = field(default_factory=set)  # IGSIDs who blocked the account: no profile at all
 
     def participant(self, pid: str) -> dict[str, Any]:
         for conv in self.conversations:
@@ -86,12 +103,21 @@ class InstagramStandin:
         self._runner: web.AppRunner | None = None
         self.base_url = ""
         self._seq = 0
+        self.accounts: dict[str, Dataset] = {}  # extra tokens -> their own account
+        self.send_faults: list[str] = []
+        self.send_rate_per_s = 100  # Send API calls per second per account (Meta: plan for 100)
+        self.hang_s = 30.0  # how long a "hang" fault keeps the client waiting
+        self.sent: list[Sent] = []  # every accepted send, in order
+        self.send_attempts = 0
+        self.rate_refusals = 0
+        self._send_times: dict[str, list[float]] = {}
 
     # ------------------------------------------------------------ lifecycle
 
     async def start(self) -> str:
         app = web.Application()
         app.router.add_get("/{tail:.*}", self._dispatch)
+        app.router.add_post("/{tail:.*}", self._dispatch_post)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -140,6 +166,24 @@ class InstagramStandin:
     def add_conversation(self, conv: SConversation) -> None:
         self.data.conversations.append(conv)
 
+    def add_account(self, dataset: Dataset, token: str) -> None:
+        """Another Instagram account on this stand-in, read and written with `token`."""
+        self.accounts[token] = dataset
+        self.tokens.add(token)
+
+    def fail_send(self, *faults: str) -> None:
+        """Faults for the next sends only, one each: pass, outside_window, gone (2534014), unavailable (551),
+        throttle:<code> (4, 613), invalid / expired (190), transient (code 2), hang (deliver, then keep the
+        client waiting `hang_s`: a timeout after the message left), lost (keep the client waiting without
+        delivering), drop (close the connection before reading)."""
+        self.send_faults.extend(faults)
+
+    def thread_of(self, recipient_id: str, dataset: Dataset | None = None) -> SConversation | None:
+        data = dataset or self.data
+        return next((c for c in data.conversations
+                     if any(p.get("id") == recipient_id for p in c.participants) and recipient_id != data.account_id),
+                    None)
+
     # ------------------------------------------------------------ HTTP
 
     async def _dispatch(self, request: web.Request) -> web.StreamResponse:
@@ -159,6 +203,9 @@ class InstagramStandin:
         if len(parts) == 2:
             return self._object(request, parts[1])
         return self._error(400, 100, "Unsupported get request.", subcode=33)
+
+    def _data(self, request: web.Request) -> Dataset:
+        return self.accounts.get(self._token_of(request) or "", self.data)
 
     def _token_of(self, request: web.Request) -> str | None:
         auth = request.headers.get("Authorization", "")
@@ -238,47 +285,59 @@ class InstagramStandin:
         return self._ok({"access_token": new, "token_type": "bearer", "expires_in": 5184000})
 
     def _object(self, request: web.Request, oid: str) -> web.Response:
+        data = self._data(request)
         if oid == "me":
             self.calls["me"] += 1
-            return self._ok({"user_id": self.data.account_id, "username": self.data.username,
-                             "id": "app-scoped-" + self.data.account_id})
-        if oid == self.data.account_id:
+            return self._ok({"user_id": data.account_id, "username": data.username,
+                             "id": "app-scoped-" + data.account_id})
+        if oid == data.account_id:
             self.calls["me"] += 1
-            return self._ok({"id": oid, "username": self.data.username})
+            return self._ok({"id": oid, "username": data.username})
         self.calls["profile"] += 1
-        profile = self.data.profiles.get(oid)
+        if oid in data.no_consent:  # the body Graph sends (Chatwoot keys on code 230)
+            return self._error(400, 230, "(#230) User consent is required to access user profile")
+        profile = data.profiles.get(oid)
         if profile is None:
-            known = self.data.participant(oid)
+            known = data.participant(oid)
             if len(known) == 1:
-                return self._error(400, 100, f"Object with ID '{oid}' does not exist", subcode=33)
-            profile = {k: v for k, v in known.items() if k in ("username", "name")}
+                profile = None
+            else:
+                profile = {k: v for k, v in known.items() if k in ("username", "name")}
+        if profile is None or oid in data.blocked:  # a blocked account sees nothing: like a missing object
+            return self._error(400, 100, f"Unsupported get request. Object with ID '{oid}' does not exist, cannot "
+                               "be loaded due to missing permissions, or does not support this operation",
+                               subcode=33)
         return self._ok({"id": oid, **{k: profile.get(k) for k in ("name", "username", "profile_pic")}})
 
     def _conversations(self, request: web.Request, owner: str) -> web.Response:
         self.calls["conversations"] += 1
-        if owner not in ("me", self.data.account_id):
+        data = self._data(request)
+        if owner not in ("me", data.account_id):
             return self._error(400, 100, f"Object with ID '{owner}' does not exist", subcode=33)
         if request.query.get("platform") != "instagram":
             return self._error(400, 100, "(#100) platform=instagram is required")
         limit = min(MAX_LIMIT, max(1, _int(request.query.get("limit"), self.page_size)))
-        start = _decode(request.query.get("after"))
-        ordered = sorted(self.data.conversations, key=lambda c: (c.updated, c.id), reverse=True)
+        start = decode_cursor(request.query.get("after"))
+        convs = data.conversations
+        if request.query.get("user_id"):  # the conversation with one person (Graph: `user_id=<IGSID>`)
+            convs = [c for c in convs if any(p.get("id") == request.query["user_id"] for p in c.participants)]
+        ordered = sorted(convs, key=lambda c: (c.updated, c.id), reverse=True)
         chunk = ordered[start:start + limit]
         fields = request.query.get("fields", "")
         per = _msg_limit(fields)
         body: dict[str, Any] = {"data": [self._conversation(c, fields, per) for c in chunk]}
         nxt = start + limit - (self.overlap if start + limit < len(ordered) else 0)
-        paging: dict[str, Any] = {"cursors": {"before": _encode(start), "after": _encode(nxt)}}
+        paging: dict[str, Any] = {"cursors": {"before": encode_cursor(start), "after": encode_cursor(nxt)}}
         if start + limit < len(ordered):
-            link = request.url.update_query(after=_encode(nxt))
+            link = request.url.update_query(after=encode_cursor(nxt))
             paging["next"] = str(link) if self.next_origin is None else self.next_origin + link.path_qs
         body["paging"] = paging
         return self._ok(body)
 
     def _conversation(self, conv: SConversation, fields: str, per: int) -> dict[str, Any]:
         out: dict[str, Any] = {"id": conv.id, "updated_time": graph_time(conv.updated)}
-        if "participants" in fields:
-            out["participants"] = {"data": conv.participants}
+        if "participants" in fields:  # Instagram participants carry id and username only, never name
+            out["participants"] = {"data": [_graph_user(p) for p in conv.participants]}
         if "messages" in fields:
             msgs = sorted(conv.messages, key=lambda m: m.created, reverse=True)[:per]
             out["messages"] = {"data": [self._message(m, conv) for m in msgs]}
@@ -286,15 +345,129 @@ class InstagramStandin:
 
     def _message(self, msg: SMessage, conv: SConversation) -> dict[str, Any]:
         sender = next((p for p in conv.participants if p.get("id") == msg.from_id), {"id": msg.from_id})
-        to = [p for p in conv.participants if p.get("id") != msg.from_id]
-        out: dict[str, Any] = {"id": msg.id, "created_time": graph_time(msg.created),
-                               "from": {k: v for k, v in sender.items() if k in ("id", "username")},
+        to = [_graph_user(p) for p in conv.participants if p.get("id") != msg.from_id]
+        out: dict[str, Any] = {"id": msg.id, "created_time": graph_time(msg.created), "from": _graph_user(sender),
                                "to": {"data": to}}
         if not msg.omit_text:
             out["message"] = msg.text
         if msg.attachment:
             out["attachments"] = {"data": [_attachment(msg)]}
         return out
+
+    # ------------------------------------------------------------ Send API
+
+    async def _dispatch_post(self, request: web.Request) -> web.StreamResponse:
+        parts = [p for p in request.path.split("/") if p]
+        fault = await self._fault(request)
+        if fault is not None:
+            return fault
+        denied = self._check_token(request)
+        if denied is not None:
+            return denied
+        data = self._data(request)
+        if len(parts) != 3 or not _VERSION.match(parts[0]) or parts[2] != "messages":
+            return self._error(400, 100, "Unsupported post request.", subcode=33)
+        if parts[1] not in ("me", data.account_id):
+            return self._error(400, 100, f"Object with ID '{parts[1]}' does not exist", subcode=33)
+        return await self._send(request, data)
+
+    async def _send(self, request: web.Request, data: Dataset) -> web.StreamResponse:
+        arrived = time.monotonic()
+        self.calls["send"] += 1
+        self.send_attempts += 1
+        try:
+            body = await request.json()
+        except ValueError:
+            return self._error(400, 100, "(#100) Invalid JSON body")
+        fault = self.send_faults.pop(0) if self.send_faults else "pass"
+        early = await self._send_fault(request, fault)
+        if early is not None:
+            return early
+        recipient = str((body.get("recipient") or {}).get("id") or "") if isinstance(body, dict) else ""
+        message = body.get("message") if isinstance(body, dict) else None
+        text = message.get("text") if isinstance(message, dict) else None
+        if not recipient:
+            return self._error(400, 100, "(#100) The parameter recipient is required")
+        if not isinstance(text, str) or not text:
+            return self._error(400, 100, "(#100) The parameter message is required")
+        if len(text.encode()) > MAX_TEXT_BYTES:
+            return self._error(400, 100, f"(#100) Length of param message[text] must be less than or equal to "
+                                         f"{MAX_TEXT_BYTES}")
+        conv = self.thread_of(recipient, data)
+        if conv is None:
+            return self._error(400, 100, "No matching user found", subcode=2534014)
+        human_agent = body.get("messaging_type") == "MESSAGE_TAG" and body.get("tag") == "HUMAN_AGENT"
+        if not self._in_window(conv, recipient, human_agent):
+            return web.json_response({"error": dict(OUTSIDE_WINDOW, fbtrace_id=secrets.token_hex(6))}, status=400,
+                                     headers=self._usage_headers())
+        if not self._take_send_slot(data.account_id):
+            self.rate_refusals += 1
+            return self._error(400, 613, "Calls to this api have exceeded the rate limit.", regain=1)
+        self._seq += 1
+        mid = f"m_{conv.id}_sent{self._seq}_{secrets.token_hex(4)}"
+        now = self.clock()
+        conv.messages.insert(0, SMessage(id=mid, from_id=data.account_id, text=text, created=now))
+        conv.updated = max(conv.updated, now)
+        self.sent.append(Sent(data.account_id, recipient, text, mid, human_agent, time.monotonic(), arrived))
+        if fault == "hang":  # delivered, but the answer never makes it back in time
+            await asyncio.sleep(self.hang_s)
+        return self._ok({"recipient_id": recipient, "message_id": mid})
+
+    async def _send_fault(self, request: web.Request, fault: str) -> web.StreamResponse | None:
+        if fault in ("pass", "hang"):
+            return None
+        self.calls["fault"] += 1
+        if fault == "outside_window":
+            return web.json_response({"error": dict(OUTSIDE_WINDOW, fbtrace_id=secrets.token_hex(6))}, status=400)
+        if fault == "gone":
+            return self._error(400, 100, "No matching user found", subcode=2534014)
+        if fault == "unavailable":
+            return self._error(400, 551, "This person isn't available right now.")
+        if fault == "transient":
+            return self._error(500, 2, "An unexpected error has occurred. Please retry your request later.",
+                               subcode=1545133)
+        if fault == "lost":
+            await asyncio.sleep(self.hang_s)
+            return web.Response(status=504)
+        return await self._fault_of(request, fault)
+
+    async def _fault_of(self, request: web.Request, kind: str) -> web.StreamResponse:
+        self.faults.insert(0, kind)
+        answer = await self._fault(request)
+        assert answer is not None, kind
+        return answer
+
+    def _in_window(self, conv: SConversation, recipient: str, human_agent: bool) -> bool:
+        last = max((m.created for m in conv.messages if m.from_id == recipient), default=None)
+        if last is None:  # they never wrote: a business may not start the conversation
+            return False
+        age = (self.clock() - last).total_seconds()
+        return age <= WINDOW or (human_agent and age <= HUMAN_AGENT_WINDOW)
+
+    def _take_send_slot(self, account_id: str) -> bool:
+        now = time.monotonic()
+        recent = [t for t in self._send_times.get(account_id, []) if now - t < 1.0]
+        if len(recent) >= self.send_rate_per_s:
+            self._send_times[account_id] = recent
+            return False
+        recent.append(now)
+        self._send_times[account_id] = recent
+        return True
+
+
+@dataclass(frozen=True)
+class Sent:
+    account_id: str
+    recipient_id: str
+    text: str
+    message_id: str
+    human_agent: bool
+    at: float  # time.monotonic() when accepted (the answer leaves right after)
+    arrived: float = 0.0  # time.monotonic() when the request arrived
+
+
+def _graph_user(person: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in person.items() if k in ("id", "username")}
 
 
 def lead_of(conv: SConversation, account_id: str) -> str:
@@ -313,20 +486,6 @@ def _attachment(msg: SMessage) -> dict[str, Any]:
 
 def _dumps(obj: Any) -> str:
     return json.dumps(obj, ensure_ascii=False)
-
-
-def _encode(offset: int) -> str:
-    return base64.urlsafe_b64encode(f"off:{offset}".encode()).decode().rstrip("=")
-
-
-def _decode(cursor: str | None) -> int:
-    if not cursor:
-        return 0
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        return max(0, int(raw.split(":", 1)[1]))
-    except (ValueError, IndexError):
-        return 0
 
 
 def _msg_limit(fields: str) -> int:

@@ -3,16 +3,20 @@ in-process arq worker on the real Redis (a private queue per test) and the test'
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.app import App, polling, runtime
+from bot.app import App, polling
 from core.config import Settings, load_settings
-from standins.telegram import Message, SimUser, TelegramStandin
+from core.db.models import ScoringRun
+from leadgram.wiring import runtime
+from standins.telegram import WAIT_S, Message, SimUser, TelegramStandin
 
 
 @dataclass
@@ -25,19 +29,31 @@ class BotWorld:
     def user(self, telegram_id: int, name: str = "Ann") -> SimUser:
         return self.tg.user(telegram_id, name)
 
-    async def say(self, user: SimUser, text: str, expect: str = "", timeout: float = 15.0) -> Message:  # noqa: ASYNC109
+    async def say(self, user: SimUser, text: str, expect: str = "", timeout: float = WAIT_S) -> Message:  # noqa: ASYNC109
         """Send text; return the bot's first new message containing `expect` (pushes like alerts may interleave)."""
         after = max((m.message_id for m in user.state.messages.values()), default=0)
         await user.send(text)
         return await self.new_message(user, after, expect, timeout)
 
     async def new_message(self, user: SimUser, after: int, expect: str = "",
-                          timeout: float = 15.0) -> Message:  # noqa: ASYNC109
+                          timeout: float = WAIT_S) -> Message:  # noqa: ASYNC109
         def found() -> Message | None:
             return next((m for m in user.chat if m.message_id > after and expect in m.text), None)
 
         msg: Message = await user.wait_for(found, timeout)
         return msg
+
+
+async def no_run_in_progress(world: BotWorld, tries: int = 600) -> None:
+    """Wait (0.1 s a try) until no scoring run is running, e.g. the demo's first one writing AI tags."""
+    for _ in range(tries):
+        async with world.sessions() as session:
+            running = (await session.execute(select(func.count()).select_from(ScoringRun).where(
+                ScoringRun.status == "running"))).scalar_one()
+        if not running:
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError("scoring did not finish")
 
 
 async def onboard_demo(world: BotWorld, user: SimUser, niche: str = "fitness coach") -> None:
@@ -47,7 +63,7 @@ async def onboard_demo(world: BotWorld, user: SimUser, niche: str = "fitness coa
     prompt = await world.say(user, "sell my 12-week program", "connect Instagram")
     await user.press(prompt.message_id, "🎬 Try the demo account")
     status = await world.new_message(user, prompt.message_id, "demo account")
-    await user.wait_for(lambda: "✅" in user.message(status.message_id).text, timeout=30)
+    await user.wait_for(lambda: "✅" in user.message(status.message_id).text)
 
 
 @contextlib.asynccontextmanager

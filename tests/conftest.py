@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shutil
 import uuid
@@ -17,7 +18,7 @@ from core.db.engine import make_engine, make_sessionmaker, upgrade_sync
 
 PG_ADMIN = os.environ.get("LEADGRAM_TEST_PG", "postgresql://root@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("LEADGRAM_TEST_REDIS", "redis://127.0.0.1:6379/0")
-TABLES = "alerts, scoring_items, scoring_runs, messages, contacts, users"
+TABLES = "reminders, replies, saved_replies, notes, alerts, scoring_items, scoring_runs, messages, contacts, users"
 
 
 def _pg_url(dbname: str) -> str:
@@ -31,6 +32,17 @@ async def _pg_admin(sql: str) -> None:
         await conn.execute(sql)
     finally:
         await conn.close()
+
+
+@contextlib.asynccontextmanager
+async def temp_pg_database(prefix: str) -> AsyncIterator[str]:
+    """A fresh, empty PostgreSQL database (its SQLAlchemy URL), dropped afterwards whatever happens."""
+    name = f"{prefix}_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    await _pg_admin(f'CREATE DATABASE "{name}"')
+    try:
+        yield _pg_url(name)
+    finally:
+        await _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture(scope="session")

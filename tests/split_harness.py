@@ -50,7 +50,7 @@ def command(kind: str) -> list[str]:
     from leadgram.cli import COMMANDS
 
     if kind == "worker" and "worker" not in COMMANDS:
-        return [str(Path(sys.executable).with_name("arq")), "workers.settings.WorkerSettings"]
+        return [str(Path(sys.executable).with_name("arq")), "leadgram.wiring.WorkerSettings"]
     return [LEADGRAM, kind]
 
 

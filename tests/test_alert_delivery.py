@@ -8,19 +8,23 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from arq import create_pool
-from arq.connections import RedisSettings
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.notify import MAX_CHARS, AlertOpen, make_push_bot
+from bot.callbacks import AlertOpen
+from bot.client import make_bot
+from bot.notifier import TelegramNotifier
+from bot.rendering import MAX_TEXT
+from core.config import load_settings
 from core.db import repo
 from core.db.engine import transaction
 from core.db.models import Alert, Contact, User
+from core.queue import create_queue
 from core.services import alerts
 from core.services.sendrate import SendPacer
 from standins.telegram import TelegramStandin
 from workers.jobs.alerts import deliver_alerts
+from workers.scheduler import tick
 
 CHAT = 5001
 NOON = datetime(2031, 6, 1, 12, 0, tzinfo=UTC)
@@ -44,11 +48,11 @@ async def ctx(sessions: async_sessionmaker[AsyncSession], redis_url: str, unique
               ) -> AsyncIterator[dict[str, Any]]:
     async with TelegramStandin() as tg:
         tg.user(CHAT)
-        pool = await create_pool(RedisSettings.from_dsn(redis_url), default_queue_name=unique)
+        pool = await create_queue(redis_url, unique)
         clock = FakeTime(NOON)
-        bot = make_push_bot(tg.token, tg.base_url)
-        yield {"sessions": sessions, "redis": pool, "bot": bot, "clock": clock, "tg": tg,
-               "send_pacer": SendPacer(pool, prefix=unique, clock=clock, sleep=clock.sleep)}
+        pacer = SendPacer(pool, prefix=unique, clock=clock, sleep=clock.sleep)
+        bot = make_bot(load_settings(telegram_api_base=tg.base_url), tg.token, pacer)
+        yield {"sessions": sessions, "redis": pool, "notifier": TelegramNotifier(bot, pacer), "clock": clock, "tg": tg}
         await bot.session.close()
         keys = [k async for k in pool.scan_iter(match=f"*{unique}*")]
         if keys:
@@ -71,7 +75,7 @@ async def _hot_leads(ctx: dict[str, Any], n: int, **user_fields: Any) -> int:
                               last_message="how much is it? <script>", last_message_at=NOON)
             s.add(contact)
             await s.flush()
-            await alerts.on_scored(s, user, contact)
+            await alerts.on_scored(s, user, contact, None)
         return user.id
 
 
@@ -89,8 +93,10 @@ async def test_one_hot_lead_one_push_with_buttons(ctx: dict[str, Any]) -> None:
     assert "<b>Lead 0</b> & co" in msg.text and "80/100" in msg.text  # escaped: shown literally
     assert "Asked for the price twice" in msg.text and "Send the price list" in msg.text
     assert "how much is it? <script>" in msg.text
-    card, chat = (AlertOpen.unpack(b["callback_data"]) for b in msg.button_list())
+    card, chat = (AlertOpen.unpack(b["callback_data"]) for b in msg.button_list() if "callback_data" in b)
     assert (card.what, chat.what) == ("card", "chat") and card.contact_id == chat.contact_id > 0
+    links = [b["url"] for b in msg.button_list() if "url" in b]  # the thread in Instagram, for media and voice
+    assert links == ["https://ig.me/m/lead_0"]
     assert tg.errors == []
     assert await _statuses(ctx["sessions"]) == ["sent"]
 
@@ -100,9 +106,11 @@ async def test_many_at_once_become_one_digest(ctx: dict[str, Any]) -> None:
     assert (await deliver_alerts(ctx, uid))["sent"] == 15
     tg: TelegramStandin = ctx["tg"]
     [msg] = tg.user(CHAT).chat
-    assert msg.text.startswith("🔥 15 hot leads") and len(msg.text) <= MAX_CHARS
-    assert all(f"Lead {i}" in msg.text for i in range(15)) and tg.errors == []
-    assert AlertOpen.unpack(msg.button_list()[-1]["callback_data"]).what == "hot"
+    assert msg.text.startswith("🔥 15 hot leads") and len(msg.text) <= MAX_TEXT
+    named = [i for i in range(15) if f"<b>Lead {i}</b> & co" in msg.text]
+    assert named == [12, 13, 14] and "+ 12 more hot leads" in msg.text and tg.errors == []  # grouped: the best three
+    opens = [AlertOpen.unpack(b["callback_data"]) for b in msg.button_list()]
+    assert [o.what for o in opens] == ["card"] * 3 + ["hot"]  # three cards, then all hot leads
     assert await _statuses(ctx["sessions"]) == ["sent"] * 15
 
 
@@ -137,3 +145,21 @@ async def test_blocked_bot_drops_instead_of_retrying_forever(ctx: dict[str, Any]
     assert await deliver_alerts(ctx, uid) == {"dropped": 1}
     ctx["tg"].pop_errors()
     assert await _statuses(ctx["sessions"]) == ["dropped"]
+
+
+async def test_a_creator_removed_from_the_allowlist_gets_no_push(ctx: dict[str, Any]) -> None:
+    uid = await _hot_leads(ctx, 2)
+    ctx["settings"] = load_settings(allowed_telegram_ids=frozenset({CHAT + 1}))
+    assert await deliver_alerts(ctx, uid) == {"dropped": 2, "why": "not_allowed"}
+    assert ctx["tg"].user(CHAT).chat == [] and await _statuses(ctx["sessions"]) == ["dropped", "dropped"]
+
+
+async def test_a_403_means_blocked_no_more_syncs_until_they_come_back(ctx: dict[str, Any]) -> None:
+    uid = await _hot_leads(ctx, 1, ig_source="demo")
+    ctx["tg"].user(CHAT).block(True)  # Telegram now answers 403 to every send to this chat
+    assert await deliver_alerts(ctx, uid) == {"dropped": 1}
+    async with ctx["sessions"]() as s:
+        user = await s.get(User, uid)
+        assert user is not None and user.bot_blocked_at is not None
+    ticked = await tick(ctx["redis"], ctx["sessions"], NOON, interval_minutes=10)
+    assert ticked.skipped == {uid: "bot_blocked"} and ticked.enqueued == []

@@ -38,8 +38,9 @@ async def _score(sessions: async_sessionmaker[AsyncSession], user_id: int, conta
         user = await s.get(User, user_id)
         contact = await repo.get_contact(s, user_id, contact_id)
         assert user is not None and contact is not None
+        previous = contact.lead_score
         contact.sentiment, contact.lead_score = sentiment, score
-        return await alerts.on_scored(s, user, contact)
+        return await alerts.on_scored(s, user, contact, previous)
 
 
 async def _statuses(sessions: async_sessionmaker[AsyncSession], user_id: int) -> list[str]:
@@ -99,20 +100,21 @@ def test_quiet_hours_rules() -> None:
 
 async def test_alerts_off_and_threshold_changes_are_respected(sessions: async_sessionmaker[AsyncSession]) -> None:
     uid = await _creator(sessions, quiet_start_hour=0, quiet_end_hour=0)
-    by_score = await _contact(sessions, uid, "a")
-    await _score(sessions, uid, by_score, "unsure", 85)  # hot by threshold 80 only
-    by_model = await _contact(sessions, uid, "b")
-    await _score(sessions, uid, by_model, "hot", 60)  # hot because the model says so
+    below = await _contact(sessions, uid, "a")
+    await _score(sessions, uid, below, "unsure", 85)  # hot at threshold 80, not at 90
+    above = await _contact(sessions, uid, "b")
+    await _score(sessions, uid, above, "unsure", 95)
+    assert await _score(sessions, uid, await _contact(sessions, uid, "c"), "hot", 60) is False  # model alone: no
     async with transaction(sessions) as s:
         user = await s.get(User, uid)
         assert user is not None
         user.alert_threshold = 90  # raised in /settings before the alert went out
     claim = await alerts.claim_due(sessions, uid, NOON)
-    assert [i.contact_id for i in claim.items] == [by_model]
+    assert [i.contact_id for i in claim.items] == [above]
     assert sorted(await _statuses(sessions, uid)) == ["dropped", "sending"]
     await alerts.finish(sessions, uid, [i.alert_id for i in claim.items], "sent", NOON)
-    await _score(sessions, uid, by_model, "cold", 10)
-    await _score(sessions, uid, by_model, "hot", 99)
+    await _score(sessions, uid, above, "cold", 10)
+    await _score(sessions, uid, above, "hot", 99)
     async with transaction(sessions) as s:
         user = await s.get(User, uid)
         assert user is not None

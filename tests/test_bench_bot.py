@@ -36,9 +36,15 @@ async def test_bench_measures_every_case_with_full_pages(db_url, sessions):
         for sort in ("last", "score"):
             assert f"{label}/{sort}/p1" in names
     assert {"all/last/middle", "all/last/last", "all/score/middle", "all/score/last"} <= names
+    for sort in ("last", "score"):  # issue 14: stage filters and /find
+        assert {f"stage_talking/{sort}/p1", f"stage_won/{sort}/p1", f"find_common/{sort}/p1",
+                f"find_none/{sort}/p1"} <= names
+    assert result["cases"]["find_none/last/p1"]["rows"] == 0 and result["cases"]["find_common/last/p1"]["rows"]
     for name, case in result["cases"].items():
         assert case["n"] == 1 and case["max_ms"] >= case["p50_ms"] > 0
-        if case["pages"] > 1 and not name.endswith("/last"):
+        if name.startswith("find_") and case["pages"] == 1:
+            assert case["rows"] <= repo.PAGE_SIZE, name  # a search may find nobody
+        elif case["pages"] > 1 and not name.endswith("/last"):
             assert case["rows"] == repo.PAGE_SIZE, name
         else:
             assert 1 <= case["rows"] <= repo.PAGE_SIZE, name
@@ -69,6 +75,8 @@ async def test_every_page_matches_the_reference_order(db_url, sessions):
     queries = [ContactQuery(f, sort, tag) for sort in Sort
                for f, tag in ((Filter.all, None), (Filter.hot, None), (Filter.high, None),
                               (Filter.unscored, None), (Filter.tag, tags[0]), (Filter.tag, tags[-1]))]
+    queries += [ContactQuery(Filter.stage, sort, stage=stage) for sort in Sort for stage in ("talking", "won")]
+    queries += [ContactQuery(Filter.search, sort, text=text) for sort in Sort for text in ("price", "zoe", "ok")]
     for query in queries:
         async with sessions() as s:
             first = await repo.list_contacts(s, user_id, 1, query)

@@ -3,6 +3,8 @@ retry button rescores exactly the failed contacts once the model is back."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from core.db import repo
@@ -42,6 +44,10 @@ async def test_failed_contacts_counted_then_retried(db_url, sessions, redis_url,
         await eve.wait_for(lambda: "Scoring finished" in eve.message(mid).text, timeout=120)
         summary = eve.message(mid)
         assert "0 scored · 3 failed" in summary.text and "Last error" in summary.text
+        # Every progress line counted honestly: processed, of which none scored (never "2/3 scored").
+        shown = [str(c.params.get("text", "")) for c in world.tg.calls if c.ok
+                 and c.method in ("sendMessage", "editMessageText") and "⏳" in str(c.params.get("text", ""))]
+        assert shown and all(re.search(r"\d+/3 processed · 0 scored", text) for text in shown), shown
         retry = next(t for row in summary.buttons for t, _ in row if t.startswith("🔁 Retry"))
         assert retry == "🔁 Retry 3 failed"
 
@@ -55,6 +61,6 @@ async def test_failed_contacts_counted_then_retried(db_url, sessions, redis_url,
         async with sessions() as s:
             page = await repo.list_contacts(s, user.id)
             assert all(c.lead_score is not None for c in page.contacts)
-        await world.tg.wait_idle(timeout=10)
+        await world.tg.wait_idle()
         assert world.tg.errors == [], [e.description for e in world.tg.errors]
         assert world.tg.unanswered_callbacks == []

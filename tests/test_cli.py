@@ -17,7 +17,7 @@ CLEARED = ("IG_ACCESS_TOKEN", "IG_USER_ID", "IG_API_BASE", "IG_API_VERSION", "TE
 
 async def leadgram(tmp: Path, *args: str, **env: str) -> tuple[int, str, str]:
     base = {k: v for k, v in os.environ.items() if k not in CLEARED}
-    base.update(DATABASE_URL=f"sqlite+aiosqlite:///{tmp / 'cli.db'}", LOG_LEVEL="WARNING", **env)
+    base.update({"DATABASE_URL": f"sqlite+aiosqlite:///{tmp / 'cli.db'}", "LOG_LEVEL": "WARNING", **env})
     proc = await asyncio.create_subprocess_exec(
         LEADGRAM, *args, cwd=tmp, env=base, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
     out, err = await asyncio.wait_for(proc.communicate(), timeout=60)
@@ -57,3 +57,28 @@ async def test_sync_with_ig_access_token_then_expired_token(tmp_path: Path) -> N
         assert code == 4 and "expired or invalid" in err and ig.token not in err
     code, out, err = await leadgram(tmp_path, "contacts")
     assert code == 0 and "30 contacts · page 1/3" in out  # the expired sync kept every row
+
+
+async def test_score_in_process_shows_a_clean_bar_and_no_empty_one(tmp_path: Path) -> None:
+    code, _, err = await leadgram(tmp_path, "demo")
+    assert code == 0, err
+    code, out, err = await leadgram(tmp_path, "score", LOG_LEVEL="INFO")  # the default level
+    assert code == 0, err
+    assert "INFO" not in err and "arq" not in err  # no worker log line through the bar
+    assert err.rstrip().endswith("120/120") and "120 scored" in out
+    code, out, err = await leadgram(tmp_path, "score", LOG_LEVEL="INFO")
+    assert code == 0 and "0 scored" in out
+    assert "0/0" not in err and err.strip() == ""  # nothing to do: no empty bar
+
+
+async def test_demo_never_silently_replaces_a_connected_account(tmp_path: Path) -> None:
+    async with InstagramStandin(synthetic(30, 2)) as ig:
+        code, _, err = await leadgram(tmp_path, "sync", IG_ACCESS_TOKEN=ig.token, IG_API_BASE=ig.base_url)
+        assert code == 0, err
+    code, out, err = await leadgram(tmp_path, "demo")
+    assert code != 0 and "--replace" in err and "Traceback" not in err
+    code, out, err = await leadgram(tmp_path, "contacts")
+    assert code == 0 and "30 contacts · page 1/3" in out  # the real account's leads are untouched
+    code, out, err = await leadgram(tmp_path, "demo", "--replace")
+    assert code == 0, err
+    assert "30 of its leads removed" in err and "120 new contacts" in out and "(demo)" in out

@@ -33,6 +33,7 @@ SECRET = "s3cret-webhook-token"
 def clean_env(tmp: Path, **env: str) -> dict[str, str]:
     base = {k: v for k, v in os.environ.items() if k not in CLEARED}
     base["DATABASE_URL"] = f"sqlite+aiosqlite:///{tmp / 'run.db'}"
+    base["SECRET_KEY"] = "test-only-secret-key"  # with a real token, the built-in dev key is refused
     base.update(env)
     return base
 
@@ -185,7 +186,7 @@ async def test_run_polls_answers_registers_commands_and_stops_on_sigterm(
                 welcome = await ann.next_message(timeout=START)
                 assert "what's your niche?" in welcome.text
                 await ann.send("tattoo artist")
-                niche = await ann.next_message(timeout=30)
+                niche = await ann.next_message()
                 assert "Niche: tattoo artist" in niche.text
                 assert "contacts" in [c["command"] for c in tg.commands]
                 assert any(call.method == "setMyCommands" for call in tg.calls)
@@ -268,7 +269,7 @@ async def test_run_in_webhook_mode_answers_and_refuses_requests_without_the_secr
                     async with http.post(hook, data=json.dumps(forged), headers={
                             "X-Telegram-Bot-Api-Secret-Token": SECRET, "Content-Type": "application/json"}) as resp:
                         assert resp.status == 200
-                helped = await ann.next_message(timeout=30)
+                helped = await ann.next_message()
                 assert "Leadgram" in helped.text and "/contacts" in helped.text
                 assert len(ann.chat) == shown + 1  # one answer: to the update that carried the secret
 
@@ -292,11 +293,11 @@ async def test_bot_alone_leaves_jobs_to_a_separate_worker(
                 await ann.send("/start")
                 await ann.next_message(timeout=START)
                 await ann.send("fitness coach")
-                await ann.next_message(timeout=30)
+                await ann.next_message()
                 await ann.send("sell my 12-week program")
-                prompt = await ann.next_message(timeout=30)
+                prompt = await ann.next_message()
                 await ann.press(prompt.message_id, "🎬 Try the demo account")
-                status = await ann.next_message(timeout=30)
+                status = await ann.next_message()
                 assert "demo account" in status.text
                 await asyncio.sleep(3)  # no worker yet: the sync job waits in Redis, the bot does not run it
                 assert "✅" not in ann.message(status.message_id).text

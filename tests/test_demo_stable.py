@@ -16,7 +16,6 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.clients.demo import demo_anchor, demo_client
-from core.clients.gemini import OfflineScorer
 from core.clients.source import instagram_source
 from core.config import load_settings
 from core.crypto import TokenCipher
@@ -25,6 +24,7 @@ from core.db.engine import transaction
 from core.db.models import Contact, Message, User
 from core.queue import create_queue, make_worker, running
 from core.ratelimit import RateLimiter
+from core.scoring import OfflineScorer
 from core.services import scoring
 from core.services.connect import connect_demo
 from core.services.sync import sync_user
@@ -108,10 +108,10 @@ async def test_resyncing_an_unchanged_demo_later_changes_nothing(
     user = await demo_creator(sessions)
     async with instagram_source(user, settings, cipher, http, sessions=sessions, now=T0) as client:
         first = await sync_user(sessions, user.id, client, now=lambda: T0)
-    assert first.ok and (first.new_contacts, first.new_messages) == (120, 287)
+    assert first.ok and (first.new_contacts, first.new_messages) == (120, 284)
     contacts, messages = await snapshot(sessions, user.id)
     newest = max(at for at, _, _ in contacts.values())
-    assert ago(newest, T0) == "19m ago"  # a fresh demo looks recent: anchored at the first sync
+    assert ago(newest, T0) == "8m ago"  # a fresh demo looks recent: anchored at the first sync
     async with scoring_worker(sessions, redis_url, unique) as queue:
         run = await scoring.start_run(sessions, queue, user.id, scope="all")
         await wait_done(sessions, user.id, run.id)
@@ -132,7 +132,7 @@ async def test_resyncing_an_unchanged_demo_later_changes_nothing(
     much_later = T0 + timedelta(days=2)
     async with transaction(sessions) as session:
         await connect_demo(session, user.id, now=much_later)
-    async with demo_client(user.niche, http=http, now=much_later, sessions=sessions, user_id=user.id) as client:
+    async with demo_client(user.niche, now=much_later, sessions=sessions, user_id=user.id) as client:
         full = await sync_user(sessions, user.id, client, now=lambda: much_later)
     assert full.ok and full.pages >= 1 and (full.new_contacts, full.new_messages) == (0, 0)
     assert full.changed_contact_ids == []
@@ -150,7 +150,7 @@ async def test_scheduled_demo_sync_job_does_not_rescore_an_unchanged_account(
         ctx: dict[str, Any] = {"sessions": sessions, "redis": queue, "http": http, "clock": lambda: clock["now"],
                                "settings": load_settings(ig_access_token=None, secret_key="demo-stable")}
         first = await sync_creator(ctx, user.id)
-        assert first["new_messages"] == 287 and first["changed"] == 120 and first["run_id"] is not None
+        assert first["new_messages"] == 284 and first["changed"] == 120 and first["run_id"] is not None
         await wait_done(sessions, user.id, first["run_id"])
         assert await needing_scoring(sessions, user.id) == 0
         before = await snapshot(sessions, user.id)
@@ -168,8 +168,8 @@ async def test_demo_anchor_is_the_first_sync_and_per_niche(sessions: Sessions, h
     user = await demo_creator(sessions, 4444)
     async with sessions() as session:  # nothing stored yet: a new demo starts now (whole seconds)
         assert await demo_anchor(session, user.id, user.niche, now=T0 + timedelta(microseconds=7)) == T0
-    async with demo_client(user.niche, http=http, now=T0, sessions=sessions, user_id=user.id) as client:
-        assert (await sync_user(sessions, user.id, client, now=lambda: T0)).new_messages == 287
+    async with demo_client(user.niche, now=T0, sessions=sessions, user_id=user.id) as client:
+        assert (await sync_user(sessions, user.id, client, now=lambda: T0)).new_messages == 284
     other = await demo_creator(sessions, 4545)
     async with sessions() as session:
         assert await demo_anchor(session, user.id, user.niche, now=T0 + timedelta(days=9)) == T0

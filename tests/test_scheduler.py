@@ -6,13 +6,13 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from arq import create_pool
-from arq.connections import ArqRedis, RedisSettings
+from arq.connections import ArqRedis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.db import repo
 from core.db.engine import transaction
-from workers.scheduler import slot_of, tick
+from core.queue import create_queue
+from workers.scheduler import WINDOW_SCAN_EVERY_S, slot_of, tick
 
 T0 = datetime(2026, 6, 1, 12, 0, 3, tzinfo=UTC)
 
@@ -20,9 +20,8 @@ T0 = datetime(2026, 6, 1, 12, 0, 3, tzinfo=UTC)
 @pytest.fixture
 async def pools(redis_url: str, unique: str) -> AsyncIterator[tuple[ArqRedis, ArqRedis]]:
     """Two schedulers' own connections to the same Redis and queue."""
-    settings = RedisSettings.from_dsn(redis_url)
-    a = await create_pool(settings, default_queue_name=unique)
-    b = await create_pool(settings, default_queue_name=unique)
+    a = await create_queue(redis_url, unique)
+    b = await create_queue(redis_url, unique)
     yield a, b
     keys = [k async for k in a.scan_iter(match=f"arq:*{unique}*")]
     if keys:
@@ -93,12 +92,14 @@ async def test_start_scheduler_ticks_at_once_then_on_the_interval(
     ids = await _creators(sessions, T0)
     scheduler = start_scheduler(a, sessions, interval_minutes=10, clock=lambda: T0)
     try:
-        for _ in range(100):  # the first tick runs on the loop right away (real loop, no clock to inject)
-            if len(await _queued(a, unique)) == 2:
+        for _ in range(750):  # the first ticks run on the loop right away (real loop; up to 15 s on a busy box)
+            if len(await _queued(a, unique)) == 3:  # two syncs and the reply-window scan
                 break
             await asyncio.sleep(0.02)
         jobs = {job.id: job for job in scheduler.get_jobs()}
         assert jobs["leadgram-sync-tick"].trigger.interval.total_seconds() == 600
+        assert jobs["leadgram-window-tick"].trigger.interval.total_seconds() == WINDOW_SCAN_EVERY_S
     finally:
         scheduler.shutdown(wait=False)
-    assert await _queued(a, unique) == sorted(f"{unique}:sync:{ids[n]}:{slot_of(T0, 600)}" for n in ("graph", "demo"))
+    syncs = sorted(f"{unique}:sync:{ids[n]}:{slot_of(T0, 600)}" for n in ("graph", "demo"))
+    assert await _queued(a, unique) == sorted([*syncs, f"{unique}:window:{slot_of(T0, WINDOW_SCAN_EVERY_S)}"])

@@ -14,12 +14,13 @@ from typing import Any
 
 from sqlalchemy import select
 
-from core.clients.gemini import SYSTEM_INSTRUCTION, GeminiScorer, OfflineScorer, ScoreInput, Turn, build_prompt
+from core.clients.gemini import GeminiScorer, ScoreInput, Turn
 from core.config import load_settings
 from core.db import repo
 from core.db.models import Contact, Message, ScoringItem
 from core.queue import create_queue, make_worker, running
 from core.ratelimit import RateLimiter
+from core.scoring import OfflineScorer
 from core.services import scoring
 from core.timeutil import utcnow
 from standins.gemini import GeminiStandin, system_text, user_text
@@ -36,7 +37,7 @@ async def seed(sessions: Any, n: int, texts: list[str] | None = None) -> int:
         for i in range(n):
             text = (texts or ["how much is the program?"])[i % len(texts or [1])]
             c = Contact(user_id=user.id, instagram_id=f"ig{i}", name=f"Lead {i}", tags=[], message_count=2,
-                        last_message=text, last_message_at=now - timedelta(minutes=i), is_hot=False, hot_episode=0)
+                        last_message=text, last_message_at=now - timedelta(minutes=i), hot_episode=0)
             session.add(c)
             await session.flush()
             session.add_all([
@@ -50,16 +51,16 @@ async def seed(sessions: Any, n: int, texts: list[str] | None = None) -> int:
 
 @contextlib.asynccontextmanager
 async def pipeline(sessions: Any, redis_url: str, unique: str, standin: GeminiStandin | None, rpm: int = 6000,
-                   tries: int = 3, timeout_s: float = 5.0) -> AsyncIterator[Any]:
+                   tries: int = 3, timeout_s: float = 5.0, settings: dict[str, Any] | None = None,
+                   ctx_extra: dict[str, Any] | None = None) -> AsyncIterator[Any]:
     queue = await create_queue(redis_url, unique)
     if standin is None:
         scorer: Any = OfflineScorer()
     else:
-        settings = load_settings(gemini_api_key="test-key", gemini_base_url=standin.base_url,
-                                 gemini_timeout_s=timeout_s)
-        scorer = GeminiScorer(settings)
+        scorer = GeminiScorer(load_settings(**{"gemini_api_key": "test-key", "gemini_base_url": standin.base_url,
+                                               "gemini_timeout_s": timeout_s, **(settings or {})}))
     ctx = {"sessions": sessions, "scorer": scorer, "score_max_tries": tries, "alerts_after_scoring": False,
-           "limiter": RateLimiter(queue, f"{unique}:rl", rpm)}
+           "limiter": RateLimiter(queue, f"{unique}:rl", rpm), **(ctx_extra or {})}
     worker = make_worker(queue, FUNCTIONS, ctx=ctx, max_jobs=20)
     async with running(worker):
         yield queue
@@ -87,15 +88,15 @@ async def test_run_scores_everyone_and_keeps_manual_values(sessions, redis_url, 
         assert created and not again.created and again.id == run.id
         done = await wait_done(sessions, user_id, run.id)
         assert (done.total, done.done, done.failed, done.skipped) == (6, 6, 0, 0)
-        assert done.tokens_in > 0 and done.hot_found == 2
+        assert done.tokens_in > 0 and done.hot_found == 1  # "how much" #1 has the creator's 7: not hot
         async with sessions() as session:
             contacts = {c.id: c for c in (await session.execute(select(Contact))).scalars()}
             hot = await scoring.run_hot_leads(session, user_id, run.id)
         assert contacts[1].lead_score == 7 and contacts[1].score_source == "manual"
-        assert contacts[2].tags == ["vip"] and contacts[2].tags_source == "manual"
+        assert contacts[2].tags == ["VIP"] and contacts[2].tags_source == "manual"  # the creator's spelling is kept
         assert contacts[4].sentiment == "hot" and contacts[4].lead_score == 88
         assert all(c.scored_at and c.scored_through == c.last_message_at for c in contacts.values())
-        assert {c.id for c in hot} == {4} or len(hot) == 2
+        assert {c.id for c in hot} == {4}
         calls = len(gem.requests)
         rerun = await scoring.start_run(sessions, queue, user_id)  # nothing new: nothing to score
         assert rerun.created and rerun.run.total == 0 and rerun.run.status == "done"
@@ -207,7 +208,7 @@ async def test_killed_worker_run_completes_after_restart(sessions, db_url, redis
     assert statuses == ["done"] * 30 and all(scored)
 
 
-async def test_offline_rules_and_prompt_budget():
+async def test_offline_rules():
     now = utcnow()
 
     def convo(*turns: tuple[bool, str, int]) -> ScoreInput:
@@ -219,12 +220,9 @@ async def test_offline_rules_and_prompt_budget():
     ghost = await scorer.score(convo((False, "tell me more", 6), (True, "Here are the details!", 5)))
     assert (hot.sentiment, cold.sentiment, ghost.sentiment) == ("hot", "cold", "ghosted")
     assert hot.scored_by == "offline" and hot.score > cold.score
-    long = convo(*[(i % 2 == 0, "word " * 500, 0) for i in range(12)])
-    prompt = build_prompt(long)
-    assert prompt.count("\n[") == 10 and len(prompt) / 4 + len(SYSTEM_INSTRUCTION) / 4 <= 700
 
 
-async def test_retry_failed_starts_an_ids_run_of_the_failures(sessions, redis_url, unique):
+async def test_retry_failed_starts_a_retry_run_of_the_failures(sessions, redis_url, unique):
     user_id = await seed(sessions, 2)
     async with GeminiStandin(script=["500"] * 2) as gem, \
             pipeline(sessions, redis_url, unique, gem, tries=1) as queue:
@@ -232,7 +230,7 @@ async def test_retry_failed_starts_an_ids_run_of_the_failures(sessions, redis_ur
         done = await wait_done(sessions, user_id, first.id)
         assert (done.failed, done.done) == (2, 0)
         again = await scoring.retry_failed(sessions, queue, user_id, first.id)
-        assert again is not None and again.created and again.run.scope == "ids"
+        assert again is not None and again.created and again.run.scope == "retry"
         second = await wait_done(sessions, user_id, again.id)
     assert (second.total, second.done, second.failed) == (2, 2, 0)
 

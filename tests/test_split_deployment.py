@@ -10,6 +10,7 @@ import random
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 from arq.jobs import deserialize_result
 from redis.asyncio import Redis
 from sqlalchemy import func, select, update
@@ -20,6 +21,7 @@ from core.crypto import TokenCipher
 from core.db import repo
 from core.db.engine import make_engine, make_sessionmaker, transaction
 from core.db.models import Alert, Contact, Message, ScoringItem, User
+from core.queue import deserialize
 from core.services.connect import connect_token
 from core.services.sync import sync_user
 from standins.gemini import GeminiStandin
@@ -31,6 +33,8 @@ from tests.split_harness import REDIS_URL, private_database, processes, stop, wa
 CHAT_A, CHAT_B = 7001, 7002
 SECRET = "split-secret"
 INTERVAL_MIN = 0.05  # 3 s slots
+# Generous waits (returned as soon as met): 4 fresh processes import aiogram/SQLAlchemy, slow on a busy 2-core box.
+STARTUP_S, STEP_S = 180, 90
 
 
 async def _creator(sessions: async_sessionmaker[AsyncSession], ig: InstagramStandin, chat: int, token: str) -> int:
@@ -46,6 +50,7 @@ async def _count(sessions: async_sessionmaker[AsyncSession], stmt: object) -> in
         return int((await s.execute(stmt)).scalar_one())  # type: ignore[call-overload]
 
 
+@pytest.mark.timeout(600)
 async def test_two_workers_two_schedulers_every_job_once(tmp_path: Path) -> None:
     redis_url = REDIS_URL.rsplit("/", 1)[0] + f"/{random.randint(3, 15)}"  # arq's default names, our own DB
     redis = Redis.from_url(redis_url)
@@ -70,18 +75,18 @@ async def test_two_workers_two_schedulers_every_job_once(tmp_path: Path) -> None
             async with processes(env, tmp_path, workers=2, schedulers=2) as procs:
                 # The creator's own reply: synced, nothing to rescore (no model call).
                 reply = ig.add_message("c0", "thanks! the link is in my bio", from_id=ig.data.account_id)
-                await wait_for(lambda: _has_message(sessions, reply.id), 30, "the scheduled sync", procs)
-                await wait_for(lambda: _notified(tg, CHAT_B), 30, "the reconnect notice", procs)
+                await wait_for(lambda: _has_message(sessions, reply.id), STARTUP_S, "the scheduled sync", procs)
+                await wait_for(lambda: _notified(tg, CHAT_B), STEP_S, "the reconnect notice", procs)
                 # A buyer's DM: sync -> rescore (one model call) -> hot -> one alert.
                 ig.add_message("c1", "how much is it? I want to buy today")
-                await wait_for(lambda: _notified(tg, CHAT_A), 30, "the alert", procs)
+                await wait_for(lambda: _notified(tg, CHAT_A), STEP_S, "the alert", procs)
                 await asyncio.sleep(3 * INTERVAL_MIN * 60)  # more slots: nothing may be sent twice
                 await stop(procs[2:])  # schedulers first, then let the workers drain the queue
-                await wait_for(lambda: _drained(redis), 30, "the queue to drain", procs[:2])
+                await wait_for(lambda: _drained(redis), STEP_S, "the queue to drain", procs[:2])
             # One arq result per sync slot that ran (keyed by `sync:{user}:{slot}`), and exactly one Graph
             # conversations call per slot: a slot run twice (two schedulers, two workers) would show more calls.
             keys = [k async for k in redis.scan_iter(match=f"arq:result:sync:{a}:*")]
-            runs = [deserialize_result(await redis.get(k)) for k in keys]  # type: ignore[arg-type]
+            runs = [deserialize_result(await redis.get(k), deserializer=deserialize) for k in keys]  # type: ignore[arg-type]
             slots = [r for r in runs if r.success and isinstance(r.result, dict) and "new_messages" in r.result]
             assert len(slots) >= 3 and all(r.job_try == 1 for r in runs)
             assert ig.calls["conversations"] - graph_calls_before == len(slots)

@@ -70,7 +70,8 @@ async def test_full_sync_then_unchanged_resync_is_one_call(sessions: Sessions, h
     async with InstagramStandin(synthetic(60, 5)) as ig:
         first = await sync_user(sessions, uid, client_for(ig, http))
         assert (first.new_contacts, first.new_messages, first.stopped_reason) == (60, 300, None)
-        assert first.graph_calls == 4  # /me once (account id learned), then 3 pages
+        # /me once (account id learned), 3 pages, then one profile call per new lead (name and picture)
+        assert first.graph_calls == 4 + 60 and first.profiles_fetched == 60
         assert len(first.changed_contact_ids) == 60
         again = await sync_user(sessions, uid, client_for(ig, http))
     assert again.graph_calls == 1 and again.new_messages == 0 and again.changed_contact_ids == []
@@ -132,7 +133,7 @@ async def test_hostile_payloads_sync_without_loss(sessions: Sessions, http: http
     assert rows["h1"].name == "<script>alert(1)</script> & <b>Bob</b>" and rows["h1"].username == "x<b>y"
     assert rows["h2"].name == "🔥💯 Zoë 👩🏽‍💻" and rows["h3"].name == "\u202eمحمد\u202c"
     assert rows["h4"].last_message == LONG_TEXT
-    assert (rows["h5"].message_count, rows["h5"].last_message) == (3, "")
+    assert (rows["h5"].message_count, rows["h5"].last_message, rows["h5"].last_message_kind) == (3, "", "image")
     assert (rows["h6"].message_count, rows["h6"].last_message, rows["h6"].last_message_at) == (0, None, None)
     assert (rows["h7"].username, rows["h7"].avatar_url) == ("from.profile", "https://cdn.x/h7.jpg")
     async with sessions() as session:
@@ -259,3 +260,63 @@ async def test_graph_source_uses_the_stored_token_or_the_cli_token(
         async with instagram_source(await user_row(sessions, cli_id), cli_settings, cipher, http) as client:
             assert client.user_id == "17841400000000001"
             assert (await sync_user(sessions, cli_id, client)).new_contacts == 3
+
+
+# ---------------------------------------------------------------- lead profiles (User Profile API)
+
+
+async def test_every_new_lead_gets_its_profile_name_and_picture(sessions: Sessions, http: httpx.AsyncClient) -> None:
+    """Graph participants carry no name: name and picture come from one profile call per new lead."""
+    uid = await new_user(sessions)
+    data = synthetic(6, 2)
+    for i in range(6):
+        data.profiles[f"69{i:013d}"] = {"name": f"Lead Number {i}", "username": f"lead_{i}",
+                                        "profile_pic": f"https://cdn.example/p{i}.jpg"}
+    data.no_consent.add("690000000000004")  # started by the creator, never answered: no consent yet
+    data.blocked.add("690000000000005")
+    async with InstagramStandin(data) as ig:
+        first = await sync_user(sessions, uid, client_for(ig, http))
+        assert first.ok and (first.profiles_fetched, first.profiles_unavailable) == (4, 2)
+        assert ig.calls["profile"] == 6
+        again = await sync_user(sessions, uid, client_for(ig, http))  # nothing due: refusals are remembered too
+        assert again.graph_calls == 1 and ig.calls["profile"] == 6
+    row = await contact(sessions, uid, "690000000000002")
+    assert (row.name, row.username, row.avatar_url) == ("Lead Number 2", "lead_2", "https://cdn.example/p2.jpg")
+    refused = await contact(sessions, uid, "690000000000004")
+    assert (refused.name, refused.username, refused.avatar_url) == (None, "lead_4", None)
+    assert refused.profile_checked_at is not None
+
+
+async def test_profiles_are_refreshed_after_two_days_within_a_budget(
+    sessions: Sessions, http: httpx.AsyncClient,
+) -> None:
+    from core.services import profiles
+
+    uid = await new_user(sessions)
+    data = synthetic(10, 1)
+    async with InstagramStandin(data) as ig:
+        client = client_for(ig, http)
+        first = await profiles.refresh_profiles(sessions, uid, client, datetime.now(UTC))  # nobody yet
+        assert first.fetched == 0
+        await sync_user(sessions, uid, client)
+        assert ig.calls["profile"] == 10
+        data.profiles["690000000000001"] = {"name": "New Name", "username": "lead_1",
+                                            "profile_pic": "https://cdn.example/fresh.jpg"}
+        later = datetime.now(UTC) + timedelta(days=2, hours=1)  # the stored picture URLs have expired by now
+        budget = await profiles.refresh_profiles(sessions, uid, client, later, budget=4)
+        assert budget.fetched == 4 and ig.calls["profile"] == 14  # most recently active first, 4 per round
+        rest = await profiles.refresh_profiles(sessions, uid, client, later, budget=100)
+        assert rest.fetched == 6 and ig.calls["profile"] == 20
+    row = await contact(sessions, uid, "690000000000001")
+    assert (row.name, row.avatar_url) == ("New Name", "https://cdn.example/fresh.jpg")
+
+
+async def test_a_throttled_profile_call_stops_the_sync_with_a_backoff(
+    sessions: Sessions, http: httpx.AsyncClient,
+) -> None:
+    uid = await new_user(sessions)
+    async with InstagramStandin(synthetic(3, 1)) as ig:
+        ig.fail_next("pass", "pass", "throttle:4")  # /me, the page, then the first profile call is throttled
+        result = await sync_user(sessions, uid, client_for(ig, http))
+    assert result.stopped_reason == "rate_limited" and result.new_contacts == 3  # rows already synced are kept
+    assert (await user_row(sessions, uid)).ig_backoff_until is not None

@@ -9,17 +9,17 @@ from typing import Any
 
 import httpx
 import pytest
-from arq import create_pool
-from arq.connections import RedisSettings
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.notify import make_push_bot
+from bot.client import make_bot
+from bot.notifier import TelegramNotifier
 from core.config import load_settings
 from core.crypto import TokenCipher
 from core.db import repo
 from core.db.engine import transaction
 from core.db.models import Contact, User
+from core.queue import create_queue
 from core.services.sendrate import SendPacer
 from standins.ig_data import synthetic
 from standins.instagram import InstagramStandin
@@ -48,12 +48,13 @@ async def ctx(sessions: async_sessionmaker[AsyncSession], redis_url: str, unique
               ) -> AsyncIterator[dict[str, Any]]:
     async with InstagramStandin(synthetic(3, 4)) as ig, TelegramStandin() as tg, httpx.AsyncClient() as http:
         tg.user(CHAT)
-        pool = await create_pool(RedisSettings.from_dsn(redis_url), default_queue_name=unique)
+        pool = await create_queue(redis_url, unique)
         clock = FakeTime(NOW)
-        bot = make_push_bot(tg.token, tg.base_url)
-        settings = load_settings(ig_api_base=ig.base_url, secret_key=SECRET)
-        yield {"sessions": sessions, "redis": pool, "bot": bot, "clock": clock, "tg": tg, "ig": ig, "http": http,
-               "settings": settings, "send_pacer": SendPacer(pool, prefix=unique, clock=clock, sleep=clock.sleep)}
+        settings = load_settings(ig_api_base=ig.base_url, secret_key=SECRET, telegram_api_base=tg.base_url)
+        pacer = SendPacer(pool, prefix=unique, clock=clock, sleep=clock.sleep)
+        bot = make_bot(settings, tg.token, pacer)
+        yield {"sessions": sessions, "redis": pool, "notifier": TelegramNotifier(bot, pacer), "clock": clock, "tg": tg,
+               "ig": ig, "http": http, "settings": settings}
         await bot.session.close()
         keys = [k async for k in pool.scan_iter(match=f"*{unique}*")]
         if keys:
@@ -111,13 +112,28 @@ async def test_throttled_account_is_backed_off_not_hammered(ctx: dict[str, Any])
     assert ctx["ig"].total_calls == calls and ctx["tg"].user(CHAT).chat == []
 
 
-async def test_undecryptable_token_stops_and_notifies_once(ctx: dict[str, Any]) -> None:
-    uid = await _creator(ctx)
+@pytest.mark.parametrize("refresh_due", [False, True], ids=["sync", "refresh"])
+async def test_undecryptable_token_is_reported_as_such_and_notified_once(ctx: dict[str, Any], refresh_due: bool
+                                                                         ) -> None:
+    """A token no key in SECRET_KEY opens is a key problem, not an expired Instagram token."""
+    uid = await _creator(ctx, expires_in=timedelta(days=3) if refresh_due else timedelta(days=40))
     ctx["settings"] = load_settings(ig_api_base=ctx["ig"].base_url, secret_key="a-rotated-key")
     ctx.pop("cipher", None)
-    assert await sync_creator(ctx, uid) == {"stopped": "not_connected"}
+    assert await sync_creator(ctx, uid) == {"stopped": "unreadable"}
+    user = await _user(ctx, uid)
+    assert user.ig_status == "unreadable" and "SECRET_KEY" in (user.ig_status_detail or "")
     assert await sync_creator(ctx, uid) == {"skipped": "stopped"}
-    assert len(ctx["tg"].user(CHAT).chat) == 1
+    [notice] = ctx["tg"].user(CHAT).chat
+    assert "SECRET_KEY" in notice.text and "expired" not in notice.text and "/connect" in notice.text
+    assert ctx["ig"].total_calls == 0  # Instagram was never asked: nothing there is wrong
+
+
+async def test_old_key_listed_after_the_new_one_still_opens_the_token(ctx: dict[str, Any]) -> None:
+    uid = await _creator(ctx)
+    ctx["settings"] = load_settings(ig_api_base=ctx["ig"].base_url, secret_key=f"a-rotated-key, {SECRET}")
+    ctx.pop("cipher", None)
+    result = await sync_creator(ctx, uid)
+    assert result["stopped"] is None and result["new_contacts"] == 3
 
 
 async def test_token_near_expiry_is_refreshed_before_the_sync(ctx: dict[str, Any]) -> None:

@@ -10,25 +10,27 @@ from typing import Any
 
 import httpx
 import pytest
-from arq import create_pool
-from arq.connections import ArqRedis, RedisSettings
+from arq.connections import ArqRedis
 from arq.worker import Worker, func
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.notify import make_push_bot
+from bot.client import make_bot
+from bot.notifier import TelegramNotifier
 from core.clients.instagram import IgAccount
 from core.config import load_settings
 from core.crypto import TokenCipher
 from core.db import repo
 from core.db.engine import transaction
 from core.db.models import Alert, Contact, User
+from core.jobs import enqueue_alerts
+from core.queue import create_queue, make_worker
 from core.services import alerts
 from core.services.connect import connect_token
+from core.services.sendrate import SendPacer
 from standins.ig_data import synthetic
 from standins.instagram import InstagramStandin
 from standins.telegram import TelegramStandin
-from workers.enqueue import enqueue_alerts
 from workers.jobs.alerts import deliver_alerts
 from workers.jobs.sync import sync_creator
 from workers.scheduler import tick
@@ -42,11 +44,13 @@ async def world(sessions: async_sessionmaker[AsyncSession], redis_url: str, uniq
                 ) -> AsyncIterator[dict[str, Any]]:
     async with InstagramStandin(synthetic(2, 2)) as ig, TelegramStandin() as tg, httpx.AsyncClient() as http:
         tg.user(CHAT)
-        pools = [await create_pool(RedisSettings.from_dsn(redis_url), default_queue_name=unique) for _ in range(2)]
-        settings = load_settings(ig_api_base=ig.base_url, secret_key=SECRET)
-        bots = [make_push_bot(tg.token, tg.base_url) for _ in range(2)]
+        pools = [await create_queue(redis_url, unique) for _ in range(2)]
+        settings = load_settings(ig_api_base=ig.base_url, secret_key=SECRET, telegram_api_base=tg.base_url)
+        pacers = [SendPacer(pool) for pool in pools]
+        bots = [make_bot(settings, tg.token, pacer) for pacer in pacers]
+        notifiers = [TelegramNotifier(bot, pacer) for bot, pacer in zip(bots, pacers, strict=True)]
         yield {"ig": ig, "tg": tg, "http": http, "pools": pools, "settings": settings, "bots": bots,
-               "sessions": sessions, "queue": unique}
+               "notifiers": notifiers, "sessions": sessions, "queue": unique}
         for bot in bots:
             await bot.session.close()
         keys = [k async for k in pools[0].scan_iter(match=f"*{unique}*")]
@@ -58,12 +62,12 @@ async def world(sessions: async_sessionmaker[AsyncSession], redis_url: str, uniq
 
 def _worker(world: dict[str, Any], n: int) -> Worker:
     async def startup(ctx: dict[str, Any]) -> None:
-        ctx.update(sessions=world["sessions"], settings=world["settings"], bot=world["bots"][n], http=world["http"])
+        ctx.update(sessions=world["sessions"], settings=world["settings"], notifier=world["notifiers"][n],
+                   http=world["http"])
 
     pool: ArqRedis = world["pools"][n]
-    return Worker(functions=[func(sync_creator, name="sync_creator"), func(deliver_alerts, name="deliver_alerts")],
-                  redis_pool=pool, queue_name=world["queue"], burst=True, on_startup=startup, poll_delay=0.05,
-                  handle_signals=False, max_jobs=4)
+    return make_worker(pool, [func(sync_creator, name="sync_creator"), func(deliver_alerts, name="deliver_alerts")],
+                       burst=True, on_startup=startup, poll_delay=0.05, max_jobs=4)
 
 
 async def _run_workers(world: dict[str, Any]) -> list[Worker]:
@@ -104,7 +108,7 @@ async def test_two_schedulers_two_workers_one_sync_then_one_alert(world: dict[st
                           score_reason="Asked the price", next_action="Send prices", last_message="how much?")
         s.add(contact)
         await s.flush()
-        assert await alerts.on_scored(s, user, contact)
+        assert await alerts.on_scored(s, user, contact, None)
     now = datetime.now(UTC)
     created = [await enqueue_alerts(pool, uid, now, window=0.5) for pool in world["pools"]]
     assert created == [True, False]  # the same creator and slot: one job

@@ -1,7 +1,7 @@
-"""arq WorkerSettings for `arq workers.settings.WorkerSettings` and `leadgram worker`.
+"""What an arq worker runs: FUNCTIONS (every job) and the startup / shutdown that fill and clear its ctx.
 
-Engineers append their job functions to FUNCTIONS and extra startup/shutdown callables (e.g. a Telegram
-bot for progress and alert messages) to STARTUP / SHUTDOWN; each receives the worker ctx.
+The process wiring (leadgram/wiring.py: `leadgram worker`, `leadgram run`) adds the Notifier and builds the
+Worker; extra startup/shutdown callables go to STARTUP / SHUTDOWN, each receives the worker ctx.
 """
 
 from __future__ import annotations
@@ -9,12 +9,10 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from arq.connections import RedisSettings
-from arq.constants import default_queue_name
-
-from core.clients.gemini import make_scorer
+from core import jobs
 from core.config import Settings, get_settings
 from core.ratelimit import RateLimiter
+from core.scoring import make_scorer
 from workers import alerting
 from workers.jobs.scoring import FUNCTIONS as SCORING_FUNCTIONS
 
@@ -27,8 +25,7 @@ SHUTDOWN: list[Hook] = []
 
 def limiter_for(redis: Any, settings: Settings) -> RateLimiter:
     """The Gemini limiter: one Redis key per queue namespace, shared by all workers on it."""
-    name = getattr(redis, "default_queue_name", default_queue_name)
-    return RateLimiter(redis, f"{name}:ratelimit:gemini", settings.gemini_rpm)
+    return RateLimiter(redis, jobs.gemini_limiter_key(redis), settings.gemini_rpm)
 
 
 async def startup(ctx: dict[str, Any]) -> None:
@@ -48,16 +45,3 @@ async def shutdown(ctx: dict[str, Any]) -> None:
     for hook in SHUTDOWN:
         await hook(ctx)
     await alerting.shutdown(ctx)
-
-
-def _redis_settings() -> RedisSettings:
-    url = get_settings().redis_url
-    return RedisSettings.from_dsn(url) if url else RedisSettings()
-
-
-class WorkerSettings:
-    functions = FUNCTIONS
-    on_startup = startup
-    on_shutdown = shutdown
-    max_jobs = 20
-    redis_settings = _redis_settings()

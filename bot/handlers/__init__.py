@@ -8,8 +8,9 @@ from aiogram import Router
 
 # Order matters: reply-to-prompt handlers (tags, score, settings) before the onboarding/plain-text ones,
 # and the fallback (unknown callbacks and text) last.
-FEATURES = ("tags", "score", "settings", "start", "help", "contacts", "card", "autoscore", "sync", "export",
-            "alerts", "fallback")
+FEATURES = ("tags", "score", "stages", "stage_settings", "notes", "reminders", "search", "reply", "replies",
+            "drafts", "settings", "reply_window", "start", "help", "contacts", "card", "shelf", "back_to_ai",
+            "autoscore", "sync", "export", "alerts", "account", "stats", "fallback")
 
 
 def routers() -> list[Router]:

@@ -1,4 +1,4 @@
-"""Buttons on push alerts (bot.notify.AlertOpen): open the card, the chat, or the hot list."""
+"""Buttons on push alerts (bot.callbacks.AlertOpen): open the card, the chat, or the hot list."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from aiogram.utils.callback_answer import CallbackAnswer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import screens
-from bot.callbacks import ListCb
+from bot.callbacks import AlertOpen, ListCb
+from bot.deps import Deps
 from bot.handlers.common import own_contact
-from bot.notify import AlertOpen
 from core.db.models import User
 from core.db.repo import Filter, Sort
 
@@ -26,14 +26,14 @@ async def hot_list(callback: CallbackQuery, user: User, session: AsyncSession) -
 
 @router.callback_query(AlertOpen.filter(F.what.in_({"card", "chat"})))
 async def open_contact(callback: CallbackQuery, callback_data: AlertOpen, user: User, session: AsyncSession,
-                       callback_answer: CallbackAnswer) -> None:
+                       callback_answer: CallbackAnswer, deps: Deps) -> None:
     contact = await own_contact(session, user, callback_data.contact_id, callback_answer)
     if contact is None:
         return
     if callback_data.what == "chat":
         screen = await screens.chat(session, user, contact, HOT_LIST, 1)
     else:
-        screen = screens.card(contact, HOT_LIST)
+        screen = screens.card(user, contact, HOT_LIST, human_agent=deps.settings.ig_human_agent, now=deps.clock())
     await _send(callback, screen)
 
 

@@ -9,11 +9,12 @@ from aiogram.types import CallbackQuery, Message
 from aiogram.utils.callback_answer import CallbackAnswer
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import rendering
+from bot import keyboards, rendering
 from bot.callbacks import RunCb
 from bot.deps import Deps
-from core.db.models import ScoringRun, User
-from core.services import scoring
+from bot.views import show
+from core.db.models import User
+from core.services import autoscore as autoscore_service
 from core.services.scoring import Started
 
 router = Router(name="autoscore")
@@ -21,16 +22,35 @@ router = Router(name="autoscore")
 
 @router.message(Command("autoscore"))
 async def autoscore(message: Message, user: User, session: AsyncSession, deps: Deps, bot: Bot) -> None:
-    await session.commit()
-    started = await scoring.start_run(deps.sessions, deps.queue, user.id, progress_chat_id=message.chat.id)
+    started = await autoscore_service.score_new(session, deps.sessions, deps.queue, user, message.chat.id)
     await _show_progress(bot, deps, user, started, message.chat.id)
+
+
+@router.callback_query(RunCb.filter(F.a == "all"))
+async def ask_rescore_all(callback: CallbackQuery, user: User, deps: Deps) -> None:
+    count = await autoscore_service.rescorable_count(deps.sessions, user)
+    await show(callback, rendering.rescore_all_confirm_text(count), keyboards.rescore_all_confirm_keyboard(count))
+
+
+@router.callback_query(RunCb.filter(F.a == "no"))
+async def cancel_rescore_all(callback: CallbackQuery) -> None:
+    await show(callback, "OK: nothing rescored.", None)
+
+
+@router.callback_query(RunCb.filter(F.a == "allok"))
+async def rescore_all(callback: CallbackQuery, user: User, session: AsyncSession, deps: Deps, bot: Bot,
+                      callback_answer: CallbackAnswer) -> None:
+    chat_id = user.chat_id or callback.from_user.id
+    started = await autoscore_service.rescore_all(session, deps.sessions, deps.queue, user, chat_id)
+    callback_answer.text = "♻️ Rescoring everyone" if started.created else "A scoring run is already going"
+    await show(callback, f"♻️ Rescoring all {started.run.total} contacts: progress below.", None)
+    await _show_progress(bot, deps, user, started, chat_id)
 
 
 @router.callback_query(RunCb.filter(F.a == "retry"))
 async def retry(callback: CallbackQuery, callback_data: RunCb, user: User, session: AsyncSession, deps: Deps,
                 bot: Bot, callback_answer: CallbackAnswer) -> None:
-    await session.commit()
-    started = await scoring.retry_failed(deps.sessions, deps.queue, user.id, callback_data.id)
+    started = await autoscore_service.retry_failed(session, deps.sessions, deps.queue, user, callback_data.id)
     if started is None:
         callback_answer.text = "Nothing to retry: no failed contacts in that run."
         return
@@ -41,18 +61,18 @@ async def retry(callback: CallbackQuery, callback_data: RunCb, user: User, sessi
 async def _show_progress(bot: Bot, deps: Deps, user: User, started: Started, chat_id: int) -> None:
     """Send the progress message and hand it to the watcher; a run already in progress moves its message here."""
     run = started.run
-    old = (run.progress_chat_id, run.progress_message_id)
     text = rendering.progress_text(run) if run.status != "done" else rendering.summary_text(run, [])
-    sent = await bot.send_message(chat_id, text)
+    markup = None
+    if run.status == "done" and run.total == 0:  # everyone is scored: rescoring everyone is the next step
+        count = await autoscore_service.rescorable_count(deps.sessions, user)
+        markup = keyboards.rescore_all_keyboard(count) if count else None
+    sent = await bot.send_message(chat_id, text, reply_markup=markup)
     if run.status == "done":  # nothing needed scoring: the summary is the whole answer
         return
-    async with deps.sessions() as session, session.begin():
-        row = await session.get(ScoringRun, run.id)
-        if row is not None:
-            row.progress_chat_id, row.progress_message_id = chat_id, sent.message_id
-    if old[0] is not None and old[1] is not None and old[1] != sent.message_id:
+    moved = await autoscore_service.show_progress_at(deps.sessions, run.id, chat_id, sent.message_id)
+    if moved.previous is not None:
         try:  # one progress message per run: the older one goes
-            await bot.delete_message(old[0], old[1])
+            await bot.delete_message(*moved.previous)
         except TelegramBadRequest:
             pass
     deps.watchers.watch_run(user.id, run.id, sent.html_text)

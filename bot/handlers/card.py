@@ -14,15 +14,17 @@ from bot.keyboards import back_of
 from bot.middlewares import OwnContactMiddleware
 from bot.views import show
 from core.db.models import Contact, User
-from core.services import scoring
+from core.services import autoscore
 
 router = Router(name="card")
+RUN_IN_PROGRESS = "A scoring run is in progress: rescore this contact when it finishes."
 router.callback_query.middleware(OwnContactMiddleware())  # `contact` = the presser's own, or "not found"
 
 
 @router.callback_query(ContactCb.filter(F.a == "card"))
-async def card(callback: CallbackQuery, callback_data: ContactCb, contact: Contact) -> None:
-    screen = screens.card(contact, back_of(callback_data))
+async def card(callback: CallbackQuery, callback_data: ContactCb, contact: Contact, user: User, deps: Deps) -> None:
+    screen = screens.card(user, contact, back_of(callback_data), human_agent=deps.settings.ig_human_agent,
+                          now=deps.clock())
     await show(callback, screen.text, screen.markup, screen.preview)
 
 
@@ -36,13 +38,14 @@ async def chat(callback: CallbackQuery, callback_data: ContactCb, contact: Conta
 @router.callback_query(ContactCb.filter(F.a == "rescore"))
 async def rescore(callback: CallbackQuery, callback_data: ContactCb, contact: Contact, user: User,
                   session: AsyncSession, callback_answer: CallbackAnswer, deps: Deps) -> None:
-    await session.commit()  # the run is written by its own session
-    if await scoring.has_running_run(deps.sessions, user.id):
-        callback_answer.text = "A scoring run is in progress: rescore this contact when it finishes."
+    if await autoscore.run_in_progress(session, deps.sessions, user):
+        callback_answer.text = RUN_IN_PROGRESS
         return
     # Answered now: starting a run waits on a lock and the queue, and the button must not spin meanwhile.
     callback_answer.disable()
     await callback.answer("♻️ Rescoring… the card updates in a moment.")
-    started = await scoring.start_run(deps.sessions, deps.queue, user.id, scope="ids", contact_ids=[contact.id])
+    started = await autoscore.rescore(session, deps.sessions, deps.queue, user, contact.id)
+    if isinstance(started, autoscore.RescoreRefused):  # a run started in between: it was just told it is coming
+        return
     if started.created and isinstance(callback.message, Message):
         deps.watchers.watch_card(callback.message, user.id, started.id, contact.id, back_of(callback_data))

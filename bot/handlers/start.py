@@ -13,12 +13,10 @@ from bot.callbacks import StartCb
 from bot.deps import Deps
 from bot.handlers.common import start_sync
 from bot.rendering import q
-from core.clients.instagram import GraphError, TokenInvalid
-from core.clients.source import graph_client
+from bot.scrub import scrub
 from core.db.models import User
-from core.rules import one_line
-from core.services.connect import connect_demo, connect_token
-from core.services.tokens import assumed_expiry
+from core.services import onboarding as onboarding_service
+from core.services.onboarding import ConnectRefused, OnboardingRefused, Step, step_of
 
 router = Router(name="start")
 
@@ -30,48 +28,36 @@ CONNECT = ("Last step: connect Instagram.\n• <b>/connect &lt;token&gt;</b> wit
            "• try the bundled <b>demo account</b> first.")
 
 
-def onboarding(step: str):  # type: ignore[no-untyped-def]
+def onboarding(*steps: Step):  # type: ignore[no-untyped-def]
+    """Filter: a plain reply while the creator is at one of `steps` (a /command is always the command)."""
     async def check(message: Message, user: User) -> bool:
-        return user.onboarding_step == step and not (message.text or "").startswith("/")
+        return step_of(user) in steps and not (message.text or "").startswith("/")
     return check
 
 
 @router.message(CommandStart())
 async def start(message: Message, user: User) -> None:
-    if user.onboarding_step == "goal":
+    step = step_of(user)
+    if step is Step.goal:
         await message.answer(ASK_GOAL)
-    elif user.onboarding_step == "connect":
+    elif step is Step.connect:
         await message.answer(CONNECT, reply_markup=keyboards.onboarding_keyboard())
-    elif user.onboarding_step == "done":
+    elif step is Step.done:
         await message.answer("👋 Welcome back. /contacts shows your leads, /help lists everything.")
     else:
         await message.answer(ASK_NICHE)
 
 
-@router.message(F.text, onboarding("niche"))
-async def got_niche(message: Message, user: User, session: AsyncSession) -> None:
-    user.niche = one_line(message.text, 200)
-    user.onboarding_step = "goal"
-    await session.commit()  # saved before the reply, so the next message sees the new step
-    await message.answer(f"Niche: <b>{q(user.niche)}</b>.\n\n{ASK_GOAL}")
-
-
-@router.message(F.text, onboarding("goal"))
-async def got_goal(message: Message, user: User, session: AsyncSession) -> None:
-    user.goal = one_line(message.text, 300)
-    user.onboarding_step = "connect"
-    await session.commit()
-    await message.answer(f"Goal: <b>{q(user.goal)}</b>.\n\n{CONNECT}", reply_markup=keyboards.onboarding_keyboard())
-
-
-@router.callback_query(StartCb.filter(F.a == "demo"))
-@router.message(Command("demo"))
-async def demo(event: Message | CallbackQuery, user: User, session: AsyncSession, deps: Deps) -> None:
-    await connect_demo(session, user.id)
-    user.onboarding_step = "done"
-    await session.commit()
-    chat_id = event.chat.id if isinstance(event, Message) else user.chat_id or event.from_user.id
-    await start_sync(deps, user, chat_id, "Loading the demo account")
+@router.message(F.text, onboarding(Step.niche, Step.goal))
+async def answered(message: Message, user: User, session: AsyncSession) -> None:
+    result = await onboarding_service.answer(session, user, message.text or "")
+    if isinstance(result, OnboardingRefused):
+        await message.answer("❌ That was empty. " + (ASK_NICHE if step_of(user) is Step.niche else ASK_GOAL))
+    elif result.step is Step.goal:
+        await message.answer(f"Niche: <b>{q(result.value)}</b>.\n\n{ASK_GOAL}")
+    else:
+        await message.answer(f"Goal: <b>{q(result.value)}</b>.\n\n{CONNECT}",
+                             reply_markup=keyboards.onboarding_keyboard())
 
 
 @router.callback_query(StartCb.filter(F.a == "connect"))
@@ -80,25 +66,25 @@ async def connect_help(callback: CallbackQuery, callback_answer: CallbackAnswer)
     callback_answer.show_alert = True
 
 
+CONNECT_REFUSED = {
+    ConnectRefused.NO_TOKEN: "Send <b>/connect &lt;token&gt;</b> with an Instagram access token "
+                             "(Instagram Login, instagram_business_manage_messages).",
+    ConnectRefused.REJECTED: "❌ Instagram rejected that token (expired or invalid). Nothing was saved.",
+}
+
+
 @router.message(Command("connect"))
 async def connect(message: Message, command: CommandObject, user: User, session: AsyncSession, deps: Deps) -> None:
-    token = (command.args or "").strip()
-    if not token:
-        await message.answer("Send <b>/connect &lt;token&gt;</b> with an Instagram access token "
-                             "(Instagram Login, instagram_business_manage_messages).")
+    if (command.args or "").strip():
+        await scrub(message)  # the token must not stay in the chat history (if Telegram refuses, the user is told)
+    result = await onboarding_service.connect_token(session, user, command.args or "", http=deps.http,
+                                                    settings=deps.settings, cipher=deps.cipher, now=deps.clock())
+    if isinstance(result, ConnectRefused):
+        await message.answer(CONNECT_REFUSED[result])
         return
-    await message.delete()  # the token must not stay in the chat history
-    try:
-        account = await graph_client(deps.http, token, deps.settings).account()
-    except TokenInvalid:
-        await message.answer("❌ Instagram rejected that token (expired or invalid). Nothing was saved.")
-        return
-    except GraphError as exc:
-        await message.answer(f"❌ Instagram could not check the token right now ({q(type(exc).__name__)}). "
+    if isinstance(result, onboarding_service.Unchecked):
+        await message.answer(f"❌ The token could not be checked: {q(result.why)}. "
                              "Nothing was saved; try again in a minute.")
         return
-    await connect_token(session, user.id, account, token, deps.cipher, expires_at=assumed_expiry(deps.clock()))
-    user.onboarding_step = "done"
-    await session.commit()
-    name = f"@{account.username}" if account.username else account.user_id
-    await start_sync(deps, user, message.chat.id, f"Connected {q(name)}. Syncing your DMs")
+    await start_sync(deps, session, user, message.chat.id, f"Connected {q(result.name)}. Syncing your DMs",
+                     new_account=True)

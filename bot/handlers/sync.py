@@ -16,8 +16,4 @@ router = Router(name="sync")
 
 @router.message(Command("sync"))
 async def sync(message: Message, user: User, session: AsyncSession, deps: Deps) -> None:
-    if user.ig_source is None:
-        await message.answer("No Instagram connected yet. Send /connect &lt;token&gt;, or /demo for the demo account.")
-        return
-    await session.commit()
-    await start_sync(deps, user, message.chat.id, "Syncing Instagram")
+    await start_sync(deps, session, user, message.chat.id, "Syncing Instagram")

@@ -1,7 +1,7 @@
-"""The bundled demo account: the real InstagramClient against the Instagram stand-in, started in-process.
+"""The bundled demo account: the real InstagramClient against core.demo's in-process Graph (no server).
 
 `leadgram demo`, the offline mode and the bot's "try the demo" all read Instagram through this, so the
-demo exercises exactly the code a real account does.
+demo exercises exactly the client code a real account does (paging, parsing, profiles).
 
 The demo's messages are ages ("3 h before the anchor"). For a creator the anchor is fixed once, by their first
 demo sync, and recovered later from the messages that sync stored (created_time + age): re-syncing an unchanged
@@ -12,7 +12,7 @@ while a fresh demo still looks recent.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack, asynccontextmanager
+from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 
 import httpx
@@ -21,11 +21,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.clients.instagram import InstagramClient
 from core.db.models import Message
+from core.demo import DEMO_BASE, DEMO_TOKEN, DemoGraph, demo_account, pick_niche
 from core.timeutil import as_utc, utcnow
-from standins.ig_data import demo_ages, load_demo, pick_niche
-from standins.instagram import InstagramStandin
 
-DEMO_TOKEN = "IGAAdemo-token-not-secret"
 DEMO_VERSION = "v21.0"
 
 
@@ -35,7 +33,7 @@ async def demo_anchor(session: AsyncSession, user_id: int, niche: str | None, *,
 
     Recovered from the stored demo messages of this niche (created_time + age); the earliest wins, so an
     anchor never moves forward once a sync stored anything."""
-    ages = demo_ages(pick_niche(niche))
+    ages = demo_account(pick_niche(niche)).ages()
     rows = await session.execute(select(Message.instagram_message_id, Message.created_at).where(
         Message.user_id == user_id, Message.instagram_message_id.in_(sorted(ages))))
     stored = [as_utc(created) + timedelta(seconds=ages[mid]) for mid, created in rows.all()]
@@ -46,7 +44,7 @@ async def demo_anchor(session: AsyncSession, user_id: int, niche: str | None, *,
 
 @asynccontextmanager
 async def demo_client(
-    niche: str | None = None, *, http: httpx.AsyncClient | None = None, now: datetime | None = None,
+    niche: str | None = None, *, now: datetime | None = None,
     sessions: async_sessionmaker[AsyncSession] | None = None, user_id: int | None = None,
 ) -> AsyncIterator[InstagramClient]:
     """A client for the demo account matching the creator's niche text (fitness, handmade shop, tattoo).
@@ -58,9 +56,6 @@ async def demo_client(
     if sessions is not None and user_id is not None:
         async with sessions() as session:
             anchor = await demo_anchor(session, user_id, niche, now=now)
-    dataset = load_demo(pick_niche(niche), now=anchor)
-    async with AsyncExitStack() as stack:
-        standin = await stack.enter_async_context(InstagramStandin(dataset, token=DEMO_TOKEN))
-        if http is None:
-            http = await stack.enter_async_context(httpx.AsyncClient(timeout=10.0))
-        yield InstagramClient(http, DEMO_TOKEN, base=standin.base_url, version=DEMO_VERSION)
+    graph = DemoGraph(demo_account(pick_niche(niche)), (anchor or utcnow()).replace(microsecond=0))
+    async with httpx.AsyncClient(transport=graph) as http:
+        yield InstagramClient(http, DEMO_TOKEN, base=DEMO_BASE, version=DEMO_VERSION)

@@ -8,6 +8,10 @@ TOKEN_CODES = frozenset({190, 102})
 THROTTLE_CODES = frozenset({4, 17, 32, 613, 80002, 80006})
 TRANSIENT_CODES = frozenset({1, 2})
 OBJECT_MISSING_SUBCODE = 33
+# Send API (docs/instagram-graph-api.md §10): decided on the numbers, the HTTP status and `type` vary.
+OUTSIDE_WINDOW_SUBCODE = 2534022  # code 10: "This message is sent outside of allowed window."
+RECIPIENT_GONE_SUBCODE = 2534014  # the person deleted or blocked the account
+RECIPIENT_UNAVAILABLE_CODE = 551  # "This person isn't available right now"
 DEFAULT_RETRY_AFTER = 60.0
 
 
@@ -56,6 +60,19 @@ class NotFound(BadRequest):
     """Code 100 / subcode 33: the object does not exist (or is not visible to this token)."""
 
 
+class OutsideWindow(GraphError):
+    """Send API: the person's last message is older than the allowed window (24 h, 7 days with HUMAN_AGENT)."""
+
+
+class RecipientUnavailable(GraphError):
+    """Send API: the person cannot receive messages (blocked or deleted the account, or unavailable)."""
+
+
+class SendUnknown(GraphError):
+    """Send API: the request left but no answer came back (timeout, dropped connection). The message may or
+    may not have been delivered: reconcile with the conversation before sending again."""
+
+
 class GraphUnavailable(GraphError):
     """Network errors, 5xx and codes 1/2 that outlived the bounded retries."""
 
@@ -69,6 +86,10 @@ def classify(body: Any, status: int, retry_after: float | None) -> GraphError:
     sub = _int(err.get("error_subcode"))
     msg = str(err.get("message") or "Graph error")[:300]
     kw: dict[str, Any] = {"code": code, "subcode": sub, "status": status}
+    if sub == OUTSIDE_WINDOW_SUBCODE:  # before the code-10 permission rule: same code, different meaning
+        return OutsideWindow(msg, **kw)
+    if sub == RECIPIENT_GONE_SUBCODE or code == RECIPIENT_UNAVAILABLE_CODE:
+        return RecipientUnavailable(msg, **kw)
     if code in TOKEN_CODES:
         return TokenInvalid(msg, **kw)
     if code in THROTTLE_CODES or status == 429:
@@ -92,6 +113,23 @@ def _from_status(status: int, retry_after: float | None) -> GraphError:
     if status == 404:
         return NotFound("Not found", status=status)
     return BadRequest(f"Unexpected Graph answer {status}", status=status)
+
+
+def in_words(exc: GraphError) -> str:
+    """What happened, for a creator: words, never a class name or Graph's raw text (it may echo input)."""
+    if isinstance(exc, TokenInvalid):
+        return "Instagram rejected the token (expired or invalid)"
+    if isinstance(exc, RateLimited):
+        minutes = max(1, round(exc.retry_after / 60))
+        return f"Instagram is limiting requests for this account; try again in about {minutes} min"
+    if isinstance(exc, PermissionDenied):
+        return ("the token lacks a permission Leadgram needs (instagram_business_basic and "
+                "instagram_business_manage_messages)")
+    if isinstance(exc, BadRequest):
+        return "Instagram did not accept the request"
+    if exc.code is None and exc.status is None:
+        return "Instagram could not be reached (no network connection?)"
+    return "Instagram is having trouble right now"
 
 
 def is_retryable(exc: GraphError) -> bool:

@@ -22,8 +22,11 @@ from core.clients.graph_errors import (
     GraphError,
     GraphUnavailable,
     NotFound,
+    OutsideWindow,
     PermissionDenied,
     RateLimited,
+    RecipientUnavailable,
+    SendUnknown,
     TokenInvalid,
     classify,
     is_retryable,
@@ -33,8 +36,8 @@ from core.timeutil import parse_graph_time
 
 __all__ = [
     "BadRequest", "GraphError", "GraphUnavailable", "IgAccount", "IgConversation", "IgMessage",
-    "IgParticipant", "IgProfile", "InstagramClient", "NotFound", "PermissionDenied", "RateLimited",
-    "TokenInvalid",
+    "IgParticipant", "IgProfile", "InstagramClient", "NotFound", "OutsideWindow", "PermissionDenied", "RateLimited",
+    "RecipientUnavailable", "SendUnknown", "SentMessage", "TokenInvalid", "MAX_TEXT_BYTES",
 ]
 
 log = logging.getLogger(__name__)
@@ -61,6 +64,8 @@ Sleep = Callable[[float], Awaitable[None]]
 MESSAGE_FIELDS = "id,created_time,from,to,message,attachments"
 MESSAGES_PER_CONVERSATION = 20  # Graph only serves the 20 newest messages of a thread
 PROFILE_FIELDS = "name,username,profile_pic"
+MAX_TEXT_BYTES = 1000  # Send API: UTF-8 bytes, not characters
+HUMAN_AGENT = "HUMAN_AGENT"
 
 
 @dataclass(frozen=True)
@@ -99,6 +104,12 @@ class IgProfile:
     name: str | None = None
     username: str | None = None
     profile_pic: str | None = None
+
+
+@dataclass(frozen=True)
+class SentMessage:
+    recipient_id: str
+    message_id: str
 
 
 @dataclass
@@ -173,7 +184,52 @@ class InstagramClient:
         self._token = token
         return token, int(body.get("expires_in") or 0)
 
+    async def send_text(self, recipient_id: str, text: str, *, human_agent: bool = False,
+                        timeout_s: float | None = None) -> SentMessage:
+        """One Send API call, never retried here: a POST that may have landed must be reconciled, not repeated.
+
+        Raises OutsideWindow, RecipientUnavailable, TokenInvalid, RateLimited, PermissionDenied, BadRequest,
+        GraphUnavailable (certainly not sent) or SendUnknown (the request left, no answer: maybe sent)."""
+        if len(text.encode()) > MAX_TEXT_BYTES:
+            raise BadRequest(f"text is {len(text.encode())} bytes; Instagram takes at most {MAX_TEXT_BYTES}")
+        body: dict[str, Any] = {"recipient": {"id": recipient_id}, "message": {"text": text}}
+        if human_agent:  # a human's reply up to 7 days after the person's last message
+            body |= {"messaging_type": "MESSAGE_TAG", "tag": HUMAN_AGENT}
+        data = await self._post(self._url(f"{self.user_id}/messages"), body, timeout_s)
+        mid = data.get("message_id")
+        if not isinstance(mid, str) or not mid:
+            raise SendUnknown("Instagram accepted the message but returned no message_id")
+        return SentMessage(recipient_id=str(data.get("recipient_id") or recipient_id), message_id=mid)
+
+    async def thread_messages(self, igsid: str, limit: int = MESSAGES_PER_CONVERSATION) -> list[IgMessage]:
+        """The newest messages of the conversation with one person (newest first), to reconcile a send."""
+        fields = f"messages.limit({limit}){{{MESSAGE_FIELDS}}}"
+        body = await self._get(self._url(f"{self.user_id}/conversations"),
+                               {"platform": "instagram", "user_id": igsid, "fields": fields})
+        convs = [c for item in _list(body.get("data")) if (c := parse_conversation(item))]
+        return [m for conv in convs for m in conv.messages]
+
     # ------------------------------------------------------------ transport
+
+    async def _post(self, url: str, body: dict[str, Any], timeout_s: float | None) -> dict[str, Any]:
+        self.calls += 1
+        try:
+            resp = await self._http.post(url, params={"access_token": self._token}, json=body,
+                                         timeout=timeout_s if timeout_s is not None else httpx.USE_CLIENT_DEFAULT)
+        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:  # never left: not sent
+            raise GraphUnavailable(f"network error: {type(exc).__name__}") from None
+        except httpx.HTTPError as exc:  # sent, then the answer was lost: maybe delivered
+            raise SendUnknown(f"no answer from Instagram: {type(exc).__name__}") from None
+        self.usage = parse_usage(resp.headers)
+        data = _json(resp)
+        has_error = isinstance(data, dict) and isinstance(data.get("error"), dict)
+        if resp.status_code >= 500 and not has_error:  # a proxy's 5xx says nothing about the message
+            raise SendUnknown(f"Instagram server error {resp.status_code}", status=resp.status_code)
+        if resp.status_code >= 400 or has_error:
+            raise classify(data, resp.status_code, self._retry_after(resp))
+        if not isinstance(data, dict):
+            raise SendUnknown("Instagram answered with something that is not a JSON object")
+        return data
 
     def _url(self, path: str) -> str:
         return f"{self.base}/{self.version}/{path}"
@@ -183,9 +239,11 @@ class InstagramClient:
         nxt = paging.get("next") if isinstance(paging, dict) else None
         if not isinstance(nxt, str) or not nxt:
             return None
-        # The token rides along in `next`: only ever send it back to the host we were configured for.
-        if urlsplit(nxt).netloc != urlsplit(self.base).netloc:
-            raise BadRequest("paging.next points to another host; refusing to follow it")
+        # The token rides along in `next`: only ever send it back to the scheme and host we were configured for
+        # (an https base must not be downgraded to http, where anyone on the path reads the token).
+        link, base = urlsplit(nxt), urlsplit(self.base)
+        if (link.scheme.lower(), link.netloc.lower()) != (base.scheme.lower(), base.netloc.lower()):
+            raise BadRequest("paging.next points to another scheme or host; refusing to follow it")
         return nxt
 
     async def _get(self, url: str, params: dict[str, Any] | None) -> dict[str, Any]:

@@ -20,6 +20,14 @@ class NotConnected(Exception):
     """The creator has no usable Instagram connection; the message says what to do."""
 
 
+UNREADABLE = ("the stored Instagram token cannot be opened with any key in SECRET_KEY (the key changed): "
+              "add the old key to SECRET_KEY, or reconnect with /connect")
+
+
+class TokenUnreadable(NotConnected):
+    """A token is stored, but no key in SECRET_KEY decrypts it: not an Instagram problem, a key problem."""
+
+
 def uses_env_token(user: User, settings: Settings) -> bool:
     """The CLI creator (single-creator self-hosting) reads the account of IG_ACCESS_TOKEN."""
     return user.telegram_id == CLI_CREATOR_ID and settings.ig_access_token is not None
@@ -43,12 +51,12 @@ async def instagram_source(
         assert settings.ig_access_token is not None
         yield graph_client(http, settings.ig_access_token.get_secret_value(), settings, settings.ig_user_id)
     elif user.ig_source == "demo":
-        async with demo_client(user.niche, http=http, now=now, sessions=sessions, user_id=user.id) as client:
+        async with demo_client(user.niche, now=now, sessions=sessions, user_id=user.id) as client:
             yield client
     elif user.ig_source == "graph" and user.ig_token_encrypted:
         token = cipher.decrypt(user.ig_token_encrypted)
         if token is None:
-            raise NotConnected("the stored Instagram token cannot be decrypted (SECRET_KEY changed): reconnect")
+            raise TokenUnreadable(UNREADABLE)
         yield graph_client(http, token, settings)
     else:
         raise NotConnected("no Instagram account connected")

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, event, func, or_, select, text, update
+from sqlalchemy import Select, and_, event, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import ORMExecuteState, Session
 
-from core.db.models import Contact, Message, User
+from core.db.models import Contact, ContactTag, Message, User
+from core.rules import DEFAULT_HOT_THRESHOLD, hot_clause
 from core.timeutil import utcnow
 
 PAGE_SIZE = 10
@@ -33,7 +33,7 @@ async def ensure_user(session: AsyncSession, telegram_id: int, chat_id: int | No
     now = utcnow()
     stmt = dialect_insert(session, User).values(
         telegram_id=telegram_id, chat_id=chat_id, onboarding_step="niche", created_at=now, updated_at=now,
-        ig_reconnect_notified=False, alerts_enabled=True, alert_threshold=80, timezone="UTC",
+        ig_reconnect_notified=False, alerts_enabled=True, alert_threshold=DEFAULT_HOT_THRESHOLD, timezone="UTC",
         quiet_start_hour=22, quiet_end_hour=8,
     )
     await session.execute(stmt.on_conflict_do_nothing(index_elements=["telegram_id"]))
@@ -80,6 +80,10 @@ class Filter(enum.StrEnum):
     high = "high"  # score >= 70
     unscored = "unscored"
     tag = "tag"
+    stage = "stage"  # one stage (ContactQuery.stage)
+    spam = "spam"  # the shelves: leads the creator moved out of the list
+    archived = "archived"
+    search = "search"  # /find: ContactQuery.text in name, username, tags or messages (shelved leads too)
 
 
 class Sort(enum.StrEnum):
@@ -95,12 +99,22 @@ class ContactQuery:
     filter: Filter = Filter.all
     sort: Sort = Sort.last
     tag: str | None = None
+    hot_threshold: int = DEFAULT_HOT_THRESHOLD  # the creator's users.alert_threshold (Filter.hot)
+    stage: str | None = None
+    text: str | None = None  # Filter.search, already rules.search_key'd
 
 
 def _conditions(user_id: int, query: ContactQuery, dialect: str = "sqlite") -> list[Any]:
     conds: list[Any] = [Contact.user_id == user_id]
+    if query.filter is Filter.search:
+        return conds + [_matches(query.text or "", dialect)]
+    if query.filter in (Filter.spam, Filter.archived):
+        return conds + [Contact.shelf == query.filter.value]
+    conds.append(Contact.shelf.is_(None))  # shelved leads show only under their own filter
     if query.filter is Filter.hot:
-        conds.append(Contact.sentiment == "hot")
+        conds.append(hot_clause(Contact.lead_score, query.hot_threshold, Contact.stage, Contact.shelf))
+    elif query.filter is Filter.stage and query.stage:
+        conds.append(Contact.stage == query.stage)
     elif query.filter is Filter.high:
         conds.append(Contact.lead_score >= HIGH_SCORE)
     elif query.filter is Filter.unscored:
@@ -108,6 +122,12 @@ def _conditions(user_id: int, query: ContactQuery, dialect: str = "sqlite") -> l
     elif query.filter is Filter.tag and query.tag:
         conds.append(_has_tag(query.tag, dialect))
     return conds
+
+
+def _matches(needle: str, dialect: str) -> Any:
+    """search_text contains the (already folded) needle: what a /find match is. Pages of results are not read
+    with this condition (a count and sort of every match): core/db/find.py reads them through the indexes."""
+    return Contact.search_text.contains(needle, autoescape=True)
 
 
 def _filtered(user_id: int, query: ContactQuery, dialect: str = "sqlite") -> Select[Any]:
@@ -138,11 +158,34 @@ def _ordered(stmt: Select[Any], sort: Sort) -> Select[Any]:
 
 
 @dataclass(frozen=True)
+class _Walk:
+    """What a list's ids are walked on: the contacts indexes, or contact_tags' (user_id, tag, key, contact_id)
+    ones for a tag filter. Both hold the same sort keys, so the same window logic serves both."""
+
+    conds: list[Any]
+    id: Any
+    last: Any
+    score: Any
+
+    def key(self, sort: Sort) -> Any:
+        return self.score if sort is Sort.score else self.last
+
+
+def _walk(user_id: int, query: ContactQuery, dialect: str) -> _Walk:
+    if query.filter is Filter.tag and query.tag:
+        return _Walk([ContactTag.user_id == user_id, ContactTag.tag == query.tag], ContactTag.contact_id,
+                     ContactTag.last_message_at, ContactTag.lead_score)
+    return _Walk(_conditions(user_id, query, dialect), Contact.id, Contact.last_message_at, Contact.lead_score)
+
+
+@dataclass(frozen=True)
 class Page:
     contacts: list[Contact]
     page: int  # 1-based, clamped into range
     pages: int
     total: int
+    more: bool = False  # /find: more matched than total ("1,000+"); only rules.FIND_PAGED_MAX can be paged
+    window: int | None = None  # /find of 1-2 characters: only the list's first `window` leads were looked at
 
 
 async def list_contacts(
@@ -152,20 +195,35 @@ async def list_contacts(
     """One page of a creator's contacts; an out-of-range page number is clamped, not an error.
 
     Built to stay fast at 100k contacts per creator: one count, then the page's ids from index-only walks
-    (each filter x sort has a matching index, see migration 0003) from the nearer end of the list, and only
-    those rows are loaded."""
+    (each filter x sort has a matching index, see migrations 0003 and 0007: tag filters walk contact_tags)
+    from the nearer end of the list, and only those rows are loaded."""
     query = query or ContactQuery()
-    dialect = session.get_bind().dialect.name
-    conds = _conditions(user_id, query, dialect)
+    if query.filter is Filter.search:
+        from core.db.find import find_page
+
+        found = await find_page(session, user_id, query.text or "", query.sort is Sort.score, page, page_size)
+        return Page(await _load(session, user_id, found.ids), found.page, found.pages, found.total, found.more,
+                    found.window)
+    walk = _walk(user_id, query, session.get_bind().dialect.name)
     known = session.info.get(_TAG_COUNTS, {}).get(user_id) if query.filter is Filter.tag and query.tag else None
     if known is not None and query.tag is not None:
         total = known.get(query.tag, 0)  # user_tags ran in this transaction with no write since: same count
     else:
-        total = int((await session.execute(select(func.count()).where(*conds))).scalar_one())
+        total = await _count(session, user_id, query, walk)
     pages, page = _clamp(total, page, page_size)
     start = (page - 1) * page_size
-    ids = await _window(session, conds, query, start, min(page_size, total - start), total)
+    ids = await _window(session, walk, query, start, min(page_size, total - start), total)
     return Page(await _load(session, user_id, ids), page, pages, total)
+
+
+async def _count(session: AsyncSession, user_id: int, query: ContactQuery, walk: _Walk) -> int:
+    if query.filter is Filter.all:
+        # Everyone minus the shelved: two narrow index-only counts. One count that checks `shelf IS NULL` on
+        # every row is a sequential scan of the wide table on PostgreSQL (4x slower at 100k contacts).
+        everyone = select(func.count()).where(Contact.user_id == user_id).scalar_subquery()
+        shelved = select(func.count()).where(Contact.user_id == user_id, Contact.shelf.is_not(None)).scalar_subquery()
+        return int((await session.execute(select(everyone - shelved))).scalar_one())
+    return int((await session.execute(select(func.count()).where(*walk.conds))).scalar_one())
 
 
 def _clamp(total: int, page: int, page_size: int) -> tuple[int, int]:
@@ -173,14 +231,15 @@ def _clamp(total: int, page: int, page_size: int) -> tuple[int, int]:
     return pages, min(max(1, page), pages)
 
 
-async def _ids(session: AsyncSession, conds: list[Any], order: list[Any], offset: int, limit: int) -> list[int]:
+async def _ids(session: AsyncSession, walk: _Walk, conds: list[Any], order: list[Any], offset: int,
+               limit: int) -> list[int]:
     if limit <= 0:
         return []
-    stmt = select(Contact.id).where(*conds).order_by(*order).offset(offset).limit(limit)
+    stmt = select(walk.id).where(*conds).order_by(*order).offset(offset).limit(limit)
     return list((await session.execute(stmt)).scalars())
 
 
-async def _window(session: AsyncSession, conds: list[Any], query: ContactQuery, start: int, size: int,
+async def _window(session: AsyncSession, walk: _Walk, query: ContactQuery, start: int, size: int,
                   total: int) -> list[int]:
     """Ids of rows [start, start + size) of the list order, which is two index-ordered runs: contacts with a
     sort value (value desc, id desc), then those without (id desc). Each run is walked by its own index in
@@ -188,12 +247,12 @@ async def _window(session: AsyncSession, conds: list[Any], query: ContactQuery, 
     the back half are read from the end, so no page walks more than half of the list."""
     if size <= 0:
         return []
-    col = _sort_column(query.sort)
+    col, conds = walk.key(query.sort), walk.conds
     valued, nulls = conds + [col.is_not(None)], conds + [col.is_(None)]
     null_count: int | None = None
     if query.sort is Sort.score and query.filter is Filter.unscored:
         null_count = total
-    elif query.sort is Sort.score and query.filter is Filter.high:
+    elif query.sort is Sort.score and query.filter in (Filter.high, Filter.hot):
         null_count = 0
 
     async def count_nulls() -> int:
@@ -205,16 +264,17 @@ async def _window(session: AsyncSession, conds: list[Any], query: ContactQuery, 
     if start <= after:  # front half: forward from the top
         ids: list[int] = []
         if null_count != total:
-            ids = await _ids(session, valued, [col.desc(), Contact.id.desc()], start, size)
+            ids = await _ids(session, walk, valued, [col.desc(), walk.id.desc()], start, size)
         if len(ids) < size:
             offset = 0 if ids else start - (total - await count_nulls())
-            ids += await _ids(session, nulls, [Contact.id.desc()], max(0, offset), size - len(ids))
+            ids += await _ids(session, walk, nulls, [walk.id.desc()], max(0, offset), size - len(ids))
         return ids
     # Back half: backward from the bottom, then reversed. The NULL run is counted first (an index-only count)
     # rather than probed with ORDER BY/LIMIT: an empty run the planner expects rows in would be walked in full.
     null_rows = await count_nulls()
-    back = await _ids(session, nulls, [Contact.id.asc()], after, min(size, null_rows - after))
-    back += await _ids(session, valued, [col.asc(), Contact.id.asc()], max(0, after - null_rows), size - len(back))
+    back = await _ids(session, walk, nulls, [walk.id.asc()], after, min(size, null_rows - after))
+    back += await _ids(session, walk, valued, [col.asc(), walk.id.asc()], max(0, after - null_rows),
+                       size - len(back))
     return back[::-1]
 
 
@@ -237,28 +297,20 @@ async def get_contact(session: AsyncSession, user_id: int, contact_id: int) -> C
 
 
 async def user_tags(session: AsyncSession, user_id: int) -> list[str]:
-    """All tags the creator uses, most used first."""
-    # Counted in SQL (the lists grouped off the (user_id, tags) index, then split into tags): 100k contacts
-    # mean ~20 rows here, not 100k JSON documents decoded. "Used" = contacts that have the tag.
-    sql = _TAG_COUNT_SQL[session.get_bind().dialect.name == "postgresql"]
-    counts = {str(tag): int(n) for tag, n in (await session.execute(sql, {"user_id": user_id})).all()}
+    """All tags the creator uses, most used first ("used" = contacts in the list, i.e. not shelved, having the
+    tag: the same count a tag filter shows)."""
+    # Counted on contact_tags' (user_id, tag, …) index: one narrow index range, no JSON decoded.
+    stmt = select(ContactTag.tag, func.count()).where(ContactTag.user_id == user_id).group_by(ContactTag.tag)
+    counts = {str(tag): int(n) for tag, n in (await session.execute(stmt)).all()}
     session.info.setdefault(_TAG_COUNTS, {})[user_id] = counts  # the tag filter's total, for this transaction
     return sorted(counts, key=lambda t: (-counts[t], t))
 
 
-# Tag lists are normalized on every write (rules.normalize_tags: no duplicates), so summing each distinct list's
-# count per element counts contacts.
-_TAG_COUNT_SQL = {
-    False: text(
-        "SELECT j.value, sum(g.n) FROM (SELECT tags, count(*) AS n FROM contacts WHERE user_id = :user_id"
-        " GROUP BY tags) AS g, json_each(g.tags) AS j"
-        " WHERE json_type(g.tags) = 'array' AND j.type = 'text' GROUP BY j.value"),
-    True: text(
-        "SELECT t.value, sum(g.n) FROM (SELECT tags, count(*) AS n FROM contacts WHERE user_id = :user_id"
-        " GROUP BY tags) AS g CROSS JOIN LATERAL jsonb_array_elements_text("
-        "CASE WHEN jsonb_typeof(g.tags) = 'array' THEN g.tags ELSE '[]'::jsonb END) AS t(value)"
-        " WHERE t.value IS NOT NULL GROUP BY t.value"),
-}
+async def stage_counts(session: AsyncSession, user_id: int) -> dict[tuple[str, str | None], int]:
+    """{(stage, shelf): contacts}, grouped off the (user_id, stage, shelf, …) index."""
+    stmt = (select(Contact.stage, Contact.shelf, func.count()).where(Contact.user_id == user_id)
+            .group_by(Contact.stage, Contact.shelf))
+    return {(str(stage), shelf): int(n) for stage, shelf, n in (await session.execute(stmt)).all()}
 
 
 async def set_manual_tags(session: AsyncSession, user_id: int, contact_id: int, tags: list[str]) -> bool:
@@ -270,17 +322,20 @@ async def set_manual_tags(session: AsyncSession, user_id: int, contact_id: int, 
         .where(Contact.id == contact_id, Contact.user_id == user_id)
         .values(tags=normalize_tags(tags), tags_source="manual", updated_at=utcnow())
     )
-    return bool((await session.execute(stmt)).rowcount)  # type: ignore[attr-defined]
+    changed = bool((await session.execute(stmt)).rowcount)  # type: ignore[attr-defined]
+    if changed:
+        from core.db.search import refresh_search
+
+        await refresh_search(session, user_id, [contact_id])  # tags are searchable
+    return changed
 
 
 async def set_manual_score(session: AsyncSession, user_id: int, contact_id: int, score: int) -> bool:
-    from core.rules import clamp_score
-
-    value = clamp_score(score)
+    """Write the creator's score (validated by core.services.score: rules.parse_score / SCORE_PRESETS)."""
     stmt = (
         update(Contact)
         .where(Contact.id == contact_id, Contact.user_id == user_id)
-        .values(lead_score=value, score_source="manual", updated_at=utcnow())
+        .values(lead_score=score, score_source="manual", updated_at=utcnow())
     )
     return bool((await session.execute(stmt)).rowcount)  # type: ignore[attr-defined]
 
@@ -313,10 +368,3 @@ def needs_scoring() -> Any:
             Contact.scored_through.is_(None), Contact.last_message_at > Contact.scored_through,
         )),
     )
-
-
-async def new_since(session: AsyncSession, user_id: int, since: datetime | None) -> int:
-    stmt = select(func.count()).where(Contact.user_id == user_id)
-    if since is not None:
-        stmt = stmt.where(Contact.created_at > since)
-    return int((await session.execute(stmt)).scalar_one())

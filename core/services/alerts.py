@@ -1,7 +1,8 @@
-"""Hot-lead transitions: the one rule for when a contact becomes (or stops being) hot.
+"""Hot-lead alerts: one alert per time a lead crosses into hot (rules.is_hot), claimed once, delivered by a job.
 
-Called inside the transaction that writes a score, so the transition and its alert row commit together:
-a job that runs twice finds `is_hot` already set and records nothing the second time.
+`on_scored` is called inside the transaction that writes a score, with the effective score from before the
+write, so the transition and its alert row commit together; a job that runs twice finds the item already
+done (core/services/scoring.py) or the score unchanged, and records nothing the second time.
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import and_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -18,19 +18,17 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from core.db.engine import transaction
 from core.db.models import Alert, Contact, ScoringRun, User
 from core.rules import is_hot
-from core.timeutil import as_utc, utcnow
+from core.timeutil import as_utc, timezone_or_utc, utcnow
 
 
-async def on_scored(session: AsyncSession, user: User, contact: Contact) -> bool:
-    """Update the contact's hot state; insert one pending alert on a cold->hot transition.
+async def on_scored(session: AsyncSession, user: User, contact: Contact, previous_score: int | None) -> bool:
+    """Insert one pending alert when the new score made the contact hot (it was not, with `previous_score`,
+    under the creator's current threshold). Returns True when this call made the contact hot.
 
-    Returns True when this call made the contact hot.
-    """
-    hot = is_hot(contact.sentiment, contact.lead_score, user.alert_threshold)
-    if hot == contact.is_hot:
-        return False
-    contact.is_hot = hot
-    if not hot:
+    Changing the threshold alerts nobody by itself: the hot list shows the new set at once, and an alert
+    follows the next time a lead's score crosses the threshold."""
+    threshold = user.alert_threshold
+    if is_hot(previous_score, threshold) or not is_hot(contact.lead_score, threshold, contact.stage, contact.shelf):
         return False
     contact.hot_episode += 1
     session.add(Alert(user_id=user.id, contact_id=contact.id, episode=contact.hot_episode,
@@ -50,7 +48,7 @@ DROPPED = "dropped"
 
 @dataclass(frozen=True)
 class AlertItem:
-    """What a push message shows about one hot lead (plain data: rendering lives in bot/notify.py)."""
+    """What a push message shows about one hot lead (plain data: rendering lives in bot/notifier.py)."""
 
     alert_id: int
     contact_id: int
@@ -62,6 +60,7 @@ class AlertItem:
     next_action: str | None
     last_message: str | None
     last_message_at: datetime | None
+    scored_by: str | None = None  # "offline" (rules) or the model id: model text is marked as AI's
 
 
 @dataclass(frozen=True)
@@ -78,25 +77,30 @@ def in_quiet_hours(user: User, now: datetime) -> bool:
     start, end = user.quiet_start_hour, user.quiet_end_hour
     if start == end:
         return False
-    hour = as_utc(now).astimezone(_zone(user.timezone)).hour
+    hour = as_utc(now).astimezone(timezone_or_utc(user.timezone)).hour
     return start <= hour < end if start < end else (hour >= start or hour < end)
 
 
 def quiet_ends_at(user: User, now: datetime) -> datetime:
     """The next local `quiet_end_hour:00` after `now`, in UTC (DST handled by zoneinfo)."""
-    local = as_utc(now).astimezone(_zone(user.timezone))
-    end = local.replace(hour=user.quiet_end_hour, minute=0, second=0, microsecond=0)
-    if end <= local:
-        end = (local + timedelta(days=1)).replace(hour=user.quiet_end_hour, minute=0, second=0, microsecond=0)
+    return _next_local_hour(user, now, user.quiet_end_hour)
+
+
+def quiet_starts_at(user: User, now: datetime) -> datetime | None:
+    """The next local `quiet_start_hour:00` after `now`, in UTC; None when the creator has no quiet hours."""
+    if user.quiet_start_hour == user.quiet_end_hour:
+        return None
+    return _next_local_hour(user, now, user.quiet_start_hour)
+
+
+def _next_local_hour(user: User, now: datetime, hour: int) -> datetime:
+    local = as_utc(now).astimezone(timezone_or_utc(user.timezone))
+    at = local.replace(hour=hour, minute=0, second=0, microsecond=0)
+    if at <= local:
+        at = (local + timedelta(days=1)).replace(hour=hour, minute=0, second=0, microsecond=0)
     # Re-attach the zone after the date change so a DST switch gets the right offset.
-    return as_utc(end.replace(tzinfo=_zone(user.timezone)))
+    return as_utc(at.replace(tzinfo=timezone_or_utc(user.timezone)))
 
-
-def _zone(name: str | None) -> ZoneInfo:
-    try:
-        return ZoneInfo(name or "UTC")
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
 
 
 async def claim_due(sessions: async_sessionmaker[AsyncSession], user_id: int, now: datetime) -> Claim:
@@ -153,8 +157,8 @@ async def _claim_one(
     session: AsyncSession, user: User, alert: Alert, contact: Contact, now: datetime
 ) -> AlertItem | None:
     # Still news? The contact may have cooled, re-heated (a newer episode), or the threshold changed.
-    current = (contact.is_hot and contact.hot_episode == alert.episode
-               and is_hot(contact.sentiment, contact.lead_score, user.alert_threshold))
+    current = contact.hot_episode == alert.episode and is_hot(contact.lead_score, user.alert_threshold,
+                                                              contact.stage, contact.shelf)
     status = "sending" if current else DROPPED
     result = await session.execute(
         update(Alert).where(Alert.id == alert.id, Alert.status == "pending")
@@ -166,7 +170,7 @@ async def _claim_one(
         alert_id=alert.id, contact_id=contact.id, name=contact.name, username=contact.username,
         score=contact.lead_score, sentiment=contact.sentiment, reason=contact.score_reason,
         next_action=contact.next_action, last_message=contact.last_message,
-        last_message_at=contact.last_message_at,
+        last_message_at=contact.last_message_at, scored_by=contact.scored_by,
     )
 
 

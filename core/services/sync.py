@@ -8,7 +8,9 @@ a contact missing from a page is never deleted, last_message never moves backwar
 
 from __future__ import annotations
 
+import enum
 import logging
+import uuid
 from collections import Counter
 from collections.abc import AsyncGenerator, Iterable
 from contextlib import aclosing
@@ -19,6 +21,7 @@ from typing import Any, Protocol
 from sqlalchemy import and_, case, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from core import jobs
 from core.clients.instagram import (
     BadRequest,
     GraphError,
@@ -33,6 +36,9 @@ from core.clients.instagram import (
 from core.db.engine import transaction
 from core.db.models import Contact, Message, User
 from core.db.repo import dialect_insert
+from core.db.search import refresh_search
+from core.services.profiles import refresh_profiles
+from core.services.reminders import zone_of
 from core.timeutil import Clock, as_utc, utcnow
 
 log = logging.getLogger(__name__)
@@ -63,6 +69,8 @@ class SyncResult:
     stopped_reason: str | None = None  # None = complete; expired|rate_limited|permission|unavailable|error|backoff
     detail: str | None = None
     pages: int = 0
+    profiles_fetched: int = 0  # lead profiles (name, picture) read this sync
+    profiles_unavailable: int = 0  # leads whose profile Graph refused (no consent, blocked)
 
     @property
     def ok(self) -> bool:
@@ -85,6 +93,11 @@ class _Lead:
 
     def newest(self) -> IgMessage | None:
         return max(self.messages.values(), key=lambda m: (self.time_of(m), m.id), default=None)
+
+    def newest_from_lead(self) -> datetime | None:
+        """When the lead last wrote: Instagram's reply window counts from it."""
+        return max((self.time_of(m) for m in self.messages.values() if m.from_id == self.instagram_id),
+                   default=None)
 
 
 @dataclass
@@ -110,6 +123,8 @@ async def sync_user(
         account_id = state.account_id or await _learn_account(sessions, user_id, client)
         cutoff = state.last_sync_at - OVERLAP if state.last_sync_at else None
         await _pages(sessions, user_id, account_id, client, cutoff, result, now)
+        profiles = await refresh_profiles(sessions, user_id, client, now())
+        result.profiles_fetched, result.profiles_unavailable = profiles.fetched, profiles.unavailable
     except GraphError as exc:
         result.stopped_reason, result.detail = await _record_failure(sessions, user_id, exc, now())
     else:
@@ -139,11 +154,11 @@ async def _sync_page(
     page: list[IgConversation], client: ConversationSource, result: SyncResult, stamp: datetime,
 ) -> None:
     leads = merge_leads(page, account_id)
-    await _fill_profiles(client, leads.values())
     async with transaction(sessions) as session:  # one page = one transaction: a failure keeps earlier pages
         ids = await _upsert_contacts(session, user_id, account_id, leads, stamp)
         inserted = await _insert_messages(session, user_id, account_id, leads, ids)
         await _recount(session, user_id, inserted)
+        await refresh_search(session, user_id, [cid for cid, _ in ids.values()])  # /find: names, new messages
     new_ids = {cid for cid, is_new in ids.values() if is_new}
     result.new_contacts += len(new_ids)
     result.updated_contacts += len(set(inserted) - new_ids)
@@ -171,21 +186,6 @@ def merge_leads(page: Iterable[IgConversation], account_id: str) -> dict[str, _L
     return leads
 
 
-async def _fill_profiles(client: ConversationSource, leads: Iterable[_Lead]) -> None:
-    """A participant without a username gets one profile call; a profile we may not read is not fatal."""
-    for lead in leads:
-        if lead.username:
-            continue
-        try:
-            profile = await client.profile(lead.instagram_id)
-        except (BadRequest, PermissionDenied) as exc:  # e.g. "User consent is required", blocked, deleted
-            log.info("profile unavailable for one lead: %s", exc.message)
-            continue
-        lead.username = profile.username
-        lead.name = lead.name or profile.name
-        lead.avatar_url = profile.profile_pic
-
-
 async def _upsert_contacts(
     session: AsyncSession, user_id: int, account_id: str, leads: dict[str, _Lead], stamp: datetime,
 ) -> dict[str, tuple[int, bool]]:
@@ -208,10 +208,12 @@ def _contact_row(user_id: int, account_id: str, lead: _Lead, stamp: datetime) ->
     newest = lead.newest()
     return {
         "user_id": user_id, "instagram_id": lead.instagram_id, "name": lead.name, "username": lead.username,
-        "avatar_url": lead.avatar_url, "tags": [], "message_count": 0, "is_hot": False, "hot_episode": 0,
+        "avatar_url": lead.avatar_url, "tags": [], "message_count": 0, "hot_episode": 0,
         "last_message": newest.text if newest else None,
         "last_message_at": lead.time_of(newest) if newest else None,
         "last_message_from_creator": (newest.from_id == account_id) if newest else None,
+        "last_lead_message_at": lead.newest_from_lead(),
+        "last_message_kind": newest.attachment_kind if newest else None,
         "created_at": stamp, "updated_at": stamp,
     }
 
@@ -229,6 +231,10 @@ def _contact_updates(ex: Any) -> dict[str, Any]:
         "last_message_at": case((newer, ex.last_message_at), else_=col.last_message_at),
         "last_message_from_creator": case((newer, ex.last_message_from_creator),
                                           else_=col.last_message_from_creator),
+        "last_lead_message_at": case((and_(ex.last_lead_message_at.is_not(None), or_(
+            col.last_lead_message_at.is_(None), ex.last_lead_message_at > col.last_lead_message_at)),
+            ex.last_lead_message_at), else_=col.last_lead_message_at),
+        "last_message_kind": case((newer, ex.last_message_kind), else_=col.last_message_kind),
         "updated_at": ex.updated_at,
     }
 
@@ -320,3 +326,37 @@ async def _record_failure(sessions: async_sessionmaker[AsyncSession], user_id: i
         await session.execute(update(User).where(User.id == user_id).values(**values))
     log.warning("sync of user %s stopped: %s", user_id, reason)
     return reason, detail
+
+
+# ---------------------------------------------------------------- /sync and the demo: a sync the creator asks for
+
+
+class SyncRefused(enum.Enum):
+    NOT_CONNECTED = "not_connected"
+
+
+@dataclass(frozen=True)
+class SyncRequested:
+    job_id: str  # the sync job; its result says what it found
+
+
+@dataclass(frozen=True)
+class SyncRunning:
+    """/sync while the creator's last manual sync is still in flight: no second job."""
+
+    started_at: datetime  # in the creator's timezone
+    job_id: str
+
+
+async def request_sync(session: AsyncSession, queue: Any, user: User, new_account: bool = False,
+                       ) -> SyncRequested | SyncRunning | SyncRefused:
+    """Enqueue a sync of the creator's Instagram now (ends the caller's transaction first). One at a time: while
+    the last one is in flight, /sync gets SyncRunning. A new account's first sync (`new_account`: /demo, a
+    connection) is always enqueued."""
+    await session.commit()
+    if user.ig_source is None:
+        return SyncRefused.NOT_CONNECTED
+    asked = await jobs.enqueue_manual_sync(queue, user.id, uuid.uuid4().hex, exclusive=not new_account)
+    if not asked.enqueued:
+        return SyncRunning(asked.started_at.astimezone(zone_of(user)), asked.job_id)
+    return SyncRequested(asked.job_id)

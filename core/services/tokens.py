@@ -32,7 +32,7 @@ LONG_LIVED = timedelta(days=60)
 def assumed_expiry(now: datetime) -> datetime:
     return now + LONG_LIVED
 # Statuses that stop scheduled syncing until the creator reconnects (reconnecting resets ig_status).
-STOPPED = frozenset({"expired", "permission"})
+STOPPED = frozenset({"expired", "permission", "unreadable"})
 
 # token -> (new token, seconds it lives). The Instagram client's refresh call, injected so core stays testable.
 Refresher = Callable[[str], Awaitable[tuple[str, int]]]
@@ -40,7 +40,7 @@ Refresher = Callable[[str], Awaitable[tuple[str, int]]]
 
 @dataclass(frozen=True)
 class Refresh:
-    outcome: str  # refreshed | not_due | expired | no_token | raced
+    outcome: str  # refreshed | not_due | expired | unreadable (no key in SECRET_KEY opens it) | raced
     expires_at: datetime | None = None
 
 
@@ -69,7 +69,7 @@ async def refresh_if_due(
     old_blob = user.ig_token_encrypted or ""
     token = cipher.decrypt(old_blob)
     if token is None:
-        return Refresh("no_token")
+        return Refresh("unreadable")
     new_token, expires_in = await refresher(token)
     expires_at = now + timedelta(seconds=int(expires_in))
     async with transaction(sessions) as session:
@@ -118,29 +118,14 @@ async def unclaim_reconnect_notice(sessions: async_sessionmaker[AsyncSession], u
                               .execution_options(synchronize_session=False))
 
 
-async def back_off(
-    sessions: async_sessionmaker[AsyncSession], user_id: int, until: datetime, detail: str, now: datetime
-) -> None:
-    """Throttled by Graph: no sync for this creator until `until` (retrying while throttled extends it)."""
-    async with transaction(sessions) as session:
-        await session.execute(
-            update(User).where(User.id == user_id)
-            .values(ig_status="rate_limited", ig_status_detail=detail[:500], ig_backoff_until=until, updated_at=now)
-            .execution_options(synchronize_session=False)
-        )
-
-
-def backoff_delay(hinted: timedelta | None) -> timedelta:
-    """Graph's hint (usage headers) when it gives one, capped; otherwise 15 minutes."""
-    if hinted is not None and hinted > timedelta(0):
-        return min(hinted, timedelta(hours=6))
-    return timedelta(minutes=15)
-
-
-def sync_blocked(user: User, now: datetime) -> str | None:
+def sync_blocked(user: User, now: datetime, allowlist: frozenset[int] = frozenset()) -> str | None:
     """Why the scheduler must not sync this creator now (None: go ahead)."""
     if not user.ig_source:
         return "not_connected"
+    if allowlist and user.telegram_id not in allowlist and user.telegram_id != 0:
+        return "not_allowed"  # removed from ALLOWED_TELEGRAM_IDS: no syncs, no alerts (data kept)
+    if user.bot_blocked_at is not None:
+        return "bot_blocked"  # they blocked the bot: nobody to tell, nothing to score for
     if user.ig_status in STOPPED:
         return "stopped"
     if user.ig_backoff_until is not None and as_utc(user.ig_backoff_until) > now:

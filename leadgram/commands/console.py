@@ -4,8 +4,10 @@ messages print as they arrive and again as they are edited (progress counts up),
 
 Input: a line of text is a message (an answer to a "reply expected" prompt when that is the latest bot
 message, unless it is a /command); `3` presses button 3 of the latest message that has buttons (a number
-beyond its buttons is sent as text), `12.3` button 3 of message #12; `'3` sends the text "3"; /quit or
-end of input leaves. When stdin is not a terminal (a script piped in), each line waits until the bot and
+beyond its buttons is refused, nothing is sent), `12.3` button 3 of message #12; `'3` sends the text "3";
+/quit or end of input leaves. Whenever the message a bare number acts on changes, a line says which one.
+Log lines go to leadgram-console.log in the current directory, not into the chat.
+When stdin is not a terminal (a script piped in), each line waits until the bot and
 its jobs have settled, so `printf '/start\\n...' | leadgram console` works.
 """
 
@@ -25,9 +27,11 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import httpx
 from pydantic import SecretStr
 
 from core.config import Settings, get_settings
+from core.crypto import DEV_KEY_NOTICE, uses_dev_key
 from leadgram.commands.run import stop_on_signals
 
 if TYPE_CHECKING:  # the stand-in is imported when the console starts (keeps `leadgram --help` light)
@@ -71,12 +75,21 @@ def console_settings(settings: Settings, tg: TelegramStandin) -> Settings:
     })
 
 
+def preview_fetcher() -> httpx.AsyncClient:
+    """What the stand-in fetches link previews and photo URLs with, as Telegram's servers would: the demo's
+    pictures in-process (their host never resolves), anything else (real avatars) over the network."""
+    from core.demo import DEMO_BASE, DemoMedia
+
+    return httpx.AsyncClient(timeout=5.0, follow_redirects=True, mounts={DEMO_BASE: DemoMedia()})
+
+
 class Terminal:
     """Writes the chat: new bot messages, edits and deletions as the stand-in records them."""
 
     def __init__(self, user: SimUser, echo: bool) -> None:
         self.user, self.echo = user, echo
         self.pos = 0  # position in the stand-in's change log already shown
+        self.target: tuple[str, int] | None = None  # what a bare number acts on, as last announced
         self.width = max(40, min(shutil.get_terminal_size((80, 24)).columns, 100))  # separator lines only
 
     def write(self, text: str) -> None:
@@ -106,6 +119,20 @@ class Terminal:
                         self.save(msg.document.filename, msg.document.data)
                 else:
                     self.write(render_change(kind, msg, NO_CUT))
+        if batch:
+            self.announce_target()
+
+    def announce_target(self) -> None:
+        """Say which message a bare number acts on whenever that changes (a prompt, or newer buttons)."""
+        target = number_target(self.user)
+        if target is None or target == self.target:
+            return
+        self.target = target
+        kind, message_id = target
+        if kind == "reply":
+            self.write(f"(a number you type now answers #{message_id}; 12.3 presses button 3 of message #12)")
+        else:
+            self.write(f"(a number you type now presses that button of #{message_id})")
 
     def save(self, filename: str, data: bytes) -> None:
         """A document the bot sends (the /export CSV) lands in the current directory, never over a file."""
@@ -150,10 +177,29 @@ def _read_stdin(loop: asyncio.AbstractEventLoop, lines: asyncio.Queue[str | None
             loop.call_soon_threadsafe(lines.put_nowait, None)
 
 
+def number_target(user: SimUser) -> tuple[str, int] | None:
+    """("reply", id) when the latest bot message expects a reply, else ("press", id of the latest with buttons)."""
+    last = user.last
+    if last is not None and last.force_reply:
+        return "reply", last.message_id
+    latest = next((m for m in reversed(user.chat) if m.buttons), None)
+    return ("press", latest.message_id) if latest is not None else None
+
+
 class Console:
     def __init__(self, tg: TelegramStandin, user: SimUser, term: Terminal, app: Any) -> None:
         self.tg, self.user, self.term, self.app = tg, user, term, app
         self.answers: set[asyncio.Task[None]] = set()
+        self.handling = 0  # updates the bot is still handling (a /connect waiting on Graph retries)
+        if app is not None:
+            app.dp.update.outer_middleware(self._count_handling)
+
+    async def _count_handling(self, handler: Any, event: Any, data: dict[str, Any]) -> Any:
+        self.handling += 1
+        try:
+            return await handler(event, data)
+        finally:
+            self.handling -= 1
 
     def latest_with_buttons(self) -> Message | None:
         return next((m for m in reversed(self.user.chat) if m.buttons), None)
@@ -173,8 +219,12 @@ class Console:
             return
         match = PRESS.match(text)
         target = self.latest_with_buttons() if match and match.group(1) is None else None
-        if match and target is not None and not 1 <= int(match.group(2)) <= len(target.button_list()):
-            target = None  # not a button number there: a typed number (a score, a page) goes as text
+        if match and match.group(1) is None:
+            count = len(target.button_list()) if target is not None else 0
+            if not 1 <= int(match.group(2)) <= count:  # never a silent fallback to text: say what happened
+                where = f"message #{target.message_id} has buttons 1–{count}" if target else "no message has buttons"
+                self.term.write(f"(nothing pressed: {where}; '{match.group(2)} sends the text {match.group(2)})")
+                return
         if match and match.group(1) is not None:
             target = self.user.state.messages.get(int(match.group(1)))
             if target is None or not target.from_bot or target.deleted or not target.buttons:
@@ -226,18 +276,38 @@ class Console:
                 return
             due = await queue.zcount(queue.default_queue_name, "-inf", int(time.time() * 1000))
             watching = any(not task.done() for task in self.app.deps.watchers.tasks.values())
-            if not due and not watching and not self.answers:
+            if not due and not watching and not self.answers and not self.handling:
                 return
             await asyncio.sleep(0.1)
 
 
+LOG_FILE = "leadgram-console.log"
+
+
+def _log_to_file(level: str) -> Path:
+    """The terminal is a chat: log lines (a Graph retry, a warning) go to a file, never between messages."""
+    path = Path.cwd() / LOG_FILE
+    try:
+        handler: logging.Handler = logging.FileHandler(path, encoding="utf-8")
+    except OSError:  # a read-only directory: keep the chat clean anyway
+        path = Path(os.devnull)
+        handler = logging.NullHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    for old in root.handlers[:]:
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(level)
+    return path
+
+
 async def run(args: argparse.Namespace) -> int:
-    from bot.app import poll, runtime, stop_serving
+    from bot.app import poll, stop_serving
+    from leadgram.wiring import runtime
     from standins.telegram import TelegramStandin
 
     settings = get_settings()
-    if "log_level" not in settings.model_fields_set:
-        logging.getLogger().setLevel(logging.WARNING)  # a chat, not a log: warnings and errors only
+    log_file = _log_to_file(settings.log_level)
     logging.getLogger("alembic").setLevel(max(logging.WARNING, logging.getLogger("alembic").getEffectiveLevel()))
     with contextlib.suppress(AttributeError, ValueError):
         sys.stdout.reconfigure(errors="replace")  # type: ignore[union-attr]
@@ -246,7 +316,7 @@ async def run(args: argparse.Namespace) -> int:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     lines: asyncio.Queue[str | None] = asyncio.Queue()
-    async with TelegramStandin(token=CONSOLE_TOKEN) as tg:
+    async with preview_fetcher() as fetch, TelegramStandin(token=CONSOLE_TOKEN, fetch=fetch) as tg:
         settings = console_settings(settings, tg)
         user = tg.user(args.user_id, name)
         term = Terminal(user, echo=not interactive)
@@ -257,9 +327,12 @@ async def run(args: argparse.Namespace) -> int:
                 console = Console(tg, user, term, app)
                 term.write(f"Leadgram console: you are {name} (Telegram id {user.id}) chatting with the real bot "
                            f"through a local Telegram stand-in; data in {_where(settings.database_url)}.")
+                term.write(f"Log lines go to {log_file}.")
                 term.write("Type a message (start with /start). A number presses that button on the latest "
                            "message with buttons, 12.3 presses button 3 of message #12, '3 sends the text 3. "
                            "/quit or Ctrl+D leaves.")
+                if uses_dev_key(settings):
+                    term.write(DEV_KEY_NOTICE)
                 threading.Thread(target=_read_stdin, args=(loop, lines), name="console-stdin", daemon=True).start()
                 stopping = asyncio.create_task(stop.wait())
                 try:

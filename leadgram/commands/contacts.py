@@ -7,10 +7,8 @@ import argparse
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.config import get_settings
-from core.db import repo
 from core.db.models import User
-from core.services.listing import row
-from core.timeutil import utcnow
+from core.services import contacts
 from leadgram.commands._common import CliError, add_user_arg, database, fail, resolve_user
 from leadgram.commands._table import render
 
@@ -35,9 +33,11 @@ async def run(args: argparse.Namespace) -> int:
 
 async def table(sessions: async_sessionmaker[AsyncSession], user: User, page_no: int) -> str:
     async with sessions() as session:
-        page = await repo.list_contacts(session, user.id, page_no)
-    now = utcnow()
-    rows = [row(c, now, user.last_contacts_view_at) for c in page.contacts]
+        shown = await contacts.list_page(session, user, page_no, contacts.query_for(user), in_visit=False)
+    page, rows = shown.page, shown.rows
+    if page_no != page.page:  # list_contacts clamps: a page that does not exist is the operator's mistake
+        raise CliError(f"leadgram: page {page_no} is out of range: there "
+                       f"{'is 1 page' if page.pages == 1 else f'are {page.pages} pages'} (--page 1 to {page.pages})")
     account = f"@{user.ig_username}" if user.ig_username else "Instagram"
     source = " (demo)" if user.ig_source == "demo" else ""
     return render(rows, page, f"Leadgram · {account}{source}")

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from arq.constants import default_queue_name
 
 from core.config import Settings, get_settings
+from core.crypto import dev_key_refusal
 
 if TYPE_CHECKING:
     pass
@@ -38,6 +39,9 @@ def config_error(settings: Settings) -> str | None:
     if not settings.telegram_bot_token or not settings.telegram_bot_token.get_secret_value():
         return ("leadgram: TELEGRAM_BOT_TOKEN is not set (create a bot with @BotFather); "
                 "to try Leadgram without Telegram, run `leadgram console`")
+    refusal = dev_key_refusal(settings)
+    if refusal:
+        return refusal
     if settings.telegram_webhook_url and not settings.telegram_webhook_secret:
         return ("leadgram: TELEGRAM_WEBHOOK_URL is set but TELEGRAM_WEBHOOK_SECRET is not "
                 "(webhook mode refuses requests without the secret; set it, or unset the URL for long polling)")
@@ -97,7 +101,7 @@ async def check_token(settings: Settings) -> None:
     Telegram unreachable is only a warning: polling keeps retrying until it is back."""
     from aiogram.exceptions import TelegramNetworkError
 
-    from bot.app import make_bot
+    from bot.client import make_bot
 
     bot = make_bot(settings)
     try:
@@ -111,7 +115,8 @@ async def check_token(settings: Settings) -> None:
 
 
 async def _serve(settings: Settings, *, worker: bool, scheduler: bool, queue_name: str) -> int:
-    from bot.app import poll, runtime, serve_webhook, stop_serving
+    from bot.app import poll, serve_webhook, stop_serving
+    from leadgram.wiring import runtime
 
     stop = asyncio.Event()
     with stop_on_signals(stop):

@@ -8,6 +8,7 @@ import asyncio
 import logging
 
 from core.config import fail, get_settings
+from core.crypto import dev_key_refusal
 from core.db.engine import make_engine, make_sessionmaker, upgrade
 
 HELP = "run the sync scheduler alone (needs REDIS_URL; workers do the work)"
@@ -20,19 +21,20 @@ def register(parser: argparse.ArgumentParser) -> None:
 
 
 async def run(args: argparse.Namespace) -> int:
-    from arq import create_pool
-    from arq.connections import RedisSettings
-
+    from core.queue import create_queue
     from workers.scheduler import start_scheduler
 
     settings = get_settings()
+    refusal = dev_key_refusal(settings)
+    if refusal:
+        fail(refusal)
     if not settings.redis_url:
         fail("leadgram: the standalone scheduler needs REDIS_URL (shared with the workers)")
     interval = args.interval or settings.sync_interval_minutes
     await upgrade(settings.database_url)
     engine = make_engine(settings.database_url)
-    redis = await create_pool(RedisSettings.from_dsn(str(settings.redis_url)))
-    scheduler = start_scheduler(redis, make_sessionmaker(engine), interval)
+    redis = await create_queue(settings.redis_url)
+    scheduler = start_scheduler(redis, make_sessionmaker(engine), interval, allowlist=settings.allowed_telegram_ids)
     log.info("scheduler started: sync every %s minutes", interval)
     try:
         await asyncio.Event().wait()  # until Ctrl+C / SIGTERM

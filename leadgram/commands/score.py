@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import sys
 from typing import Any
 
@@ -37,7 +38,7 @@ async def run(args: argparse.Namespace) -> int:
 
 
 async def _score(args: argparse.Namespace) -> int:
-    from workers import settings as ws
+    from leadgram.wiring import worker_hooks
 
     settings = get_settings()
     async with database(settings) as sessions:
@@ -45,8 +46,11 @@ async def _score(args: argparse.Namespace) -> int:
         queue = await create_queue(settings.redis_url, args.queue)
         worker = None
         if is_fake(queue):
-            worker = make_worker(queue, ws.FUNCTIONS, on_startup=ws.startup, on_shutdown=ws.shutdown,
-                                 ctx={"settings": settings, "sessions": sessions}, poll_delay=0.05)
+            _quiet_worker_logs(settings.log_level)
+            hooks = worker_hooks()
+            worker = make_worker(queue, hooks["functions"], on_startup=hooks["on_startup"],
+                                 on_shutdown=hooks["on_shutdown"], ctx={"settings": settings, "sessions": sessions},
+                                 poll_delay=0.05)
         try:
             if worker is not None:
                 async with running(worker):
@@ -67,12 +71,21 @@ async def _pass(sessions: Any, queue: Any, user_id: int, scope: str) -> ScoringR
         assert current is not None
         _bar(current)
         if current.status == "done":
-            sys.stderr.write("\n")
+            if current.total:
+                sys.stderr.write("\n")
             return current
         await asyncio.sleep(0.2)
 
 
+def _quiet_worker_logs(level: str) -> None:
+    """The in-process worker would log a line per job through the progress bar: the bar is the report here."""
+    if level.upper() != "DEBUG":
+        logging.getLogger("arq").setLevel(logging.WARNING)
+
+
 def _bar(run: ScoringRun) -> None:
+    if not run.total:  # nothing to do: the summary line says so, an empty bar says nothing
+        return
     finished = run.done + run.failed + run.skipped
     filled = BAR * finished // run.total if run.total else BAR
     sys.stderr.write(f"\r[{'#' * filled}{'.' * (BAR - filled)}] {finished}/{run.total}")

@@ -11,6 +11,7 @@ from core.config import get_settings
 from core.crypto import TokenCipher
 from core.db.engine import transaction
 from core.services.connect import connect_env
+from core.services.listing import plural
 from core.services.sync import SyncResult, sync_user
 from leadgram.commands._common import (
     EXIT_EXPIRED,
@@ -55,8 +56,8 @@ async def run(args: argparse.Namespace) -> int:
 
 
 def summary(result: SyncResult) -> str:
-    text = (f"synced: {result.new_contacts} new contacts, {result.updated_contacts} with new messages, "
-            f"{result.new_messages} new messages ({result.graph_calls} Graph calls)")
+    text = (f"synced: {plural(result.new_contacts, 'new contact')}, {result.updated_contacts} with new messages, "
+            f"{plural(result.new_messages, 'new message')} ({plural(result.graph_calls, 'Graph call')})")
     return text if result.ok else f"{text}; stopped: {result.stopped_reason}"
 
 

@@ -5,12 +5,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import sys
 
 from arq.constants import default_queue_name
 
 from core.config import get_settings
+from core.crypto import dev_key_refusal
 from core.db.engine import upgrade
 from core.queue import create_queue, is_fake, make_worker, running
+from leadgram.commands._common import EXIT_USAGE
+from leadgram.commands.run import stop_on_signals
 
 HELP = "run the background worker (scoring, sync, alerts)"
 log = logging.getLogger(__name__)
@@ -23,17 +27,24 @@ def register(parser: argparse.ArgumentParser) -> None:
 
 
 async def run(args: argparse.Namespace) -> int:
-    from workers import settings as ws
+    from leadgram.wiring import worker_hooks
 
     settings = get_settings()
+    refusal = dev_key_refusal(settings)
+    if refusal:
+        print(refusal, file=sys.stderr)
+        return EXIT_USAGE
     await upgrade(settings.database_url)
     queue = await create_queue(settings.redis_url, args.queue)
     if is_fake(queue):
         log.warning("REDIS_URL is unset: this worker only sees jobs enqueued inside its own process")
-    worker = make_worker(queue, ws.FUNCTIONS, on_startup=ws.startup, on_shutdown=ws.shutdown,
+    hooks = worker_hooks()
+    worker = make_worker(queue, hooks["functions"], on_startup=hooks["on_startup"], on_shutdown=hooks["on_shutdown"],
                          ctx={"settings": settings}, max_jobs=args.max_jobs, poll_delay=0.1,
                          in_progress_ttl_s=args.in_progress_ttl)
-    async with running(worker):
-        log.info("worker started on queue %s", args.queue)
-        await asyncio.Event().wait()  # until Ctrl+C / SIGTERM
+    stop = asyncio.Event()
+    with stop_on_signals(stop):  # Ctrl+C / SIGTERM: stop taking jobs, abandon running ones, exit promptly
+        async with running(worker):
+            log.info("worker started on queue %s", args.queue)
+            await stop.wait()
     return 0

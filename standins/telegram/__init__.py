@@ -26,9 +26,9 @@ from standins.telegram.render import button_for, numbered_buttons, render_change
 from standins.telegram.server import TelegramStandin
 from standins.telegram.spec import Spec, Upload
 from standins.telegram.state import Callback, CallRecord, Message
-from standins.telegram.users import SimUser
+from standins.telegram.users import WAIT_S, SimUser
 
 __all__ = [
-    "ApiError", "Callback", "CallRecord", "Message", "SimUser", "Spec", "TelegramStandin", "Upload",
+    "ApiError", "Callback", "CallRecord", "Message", "SimUser", "Spec", "TelegramStandin", "Upload", "WAIT_S",
     "button_for", "numbered_buttons", "render_change", "render_message",
 ]

@@ -77,8 +77,22 @@ async def send_message(world: World, p: dict[str, Any]) -> Any:
     chat = world.chat_for(p["chat_id"])
     text, entities = rules.check_message_text(p["text"], p.get("parse_mode"), p.get("entities"))
     rules.check_reply_markup(p.get("reply_markup"))
-    msg = _new_message(world, chat, p, text=text, entities=entities, html=p["text"])
+    msg = _new_message(world, chat, p, text=text, entities=entities, html=p["text"],
+                       link_preview=p.get("link_preview_options"), preview=await _link_preview(world, p))
     return world.message_json(msg)
+
+
+async def _link_preview(world: World, p: dict[str, Any]) -> Any:
+    """The media of link_preview_options.url (Telegram fetches it); None when disabled or not fetched."""
+    options = p.get("link_preview_options")
+    if isinstance(options, str):
+        try:
+            options = json.loads(options)
+        except ValueError:
+            raise bad_request("can't parse link preview options JSON object") from None
+    if not isinstance(options, dict) or options.get("is_disabled") or not isinstance(options.get("url"), str):
+        return None
+    return await world.fetched(options["url"])
 
 
 def _media_source(world: World, kind: str, value: Upload | str) -> str:
@@ -102,6 +116,7 @@ async def _send_media(world: World, p: dict[str, Any], kind: str) -> Any:
                               "caption_entities": caption_entities, "html": p.get("caption", "")}
     if kind == "photo":
         fields["photo"] = stored
+        fields["preview"] = await world.fetched(stored) if isinstance(stored, str) else None
     elif isinstance(stored, Upload):
         fields["document"] = stored
     else:
@@ -163,8 +178,12 @@ async def edit_message_text(world: World, p: dict[str, Any]) -> Any:
         raise bad_request("there is no text in the message to edit")
     text, entities = rules.check_message_text(p["text"], p.get("parse_mode"), p.get("entities"))
     rules.check_reply_markup(p.get("reply_markup"))
-    changes = {"text": text, "entities": entities, "reply_markup": p.get("reply_markup"), "html": p["text"]}
-    return _apply_edit(world, msg, changes)
+    changes = {"text": text, "entities": entities, "reply_markup": p.get("reply_markup"), "html": p["text"],
+               "link_preview": p.get("link_preview_options")}
+    preview = await _link_preview(world, p)
+    result = _apply_edit(world, msg, changes)
+    msg.preview = preview  # what Telegram fetched for link_preview_options (set once the edit is accepted)
+    return result
 
 
 @handler("editMessageCaption")
@@ -197,9 +216,10 @@ async def edit_message_media(world: World, p: dict[str, Any]) -> Any:
                                "caption_entities": caption_entities, "reply_markup": p.get("reply_markup"),
                                "html": media.get("caption", "")}
     if kind == "photo":
-        changes.update(photo=stored, document=None)
+        changes.update(photo=stored, document=None,
+                       preview=await world.fetched(stored) if isinstance(stored, str) else None)
     elif isinstance(stored, Upload):
-        changes.update(photo=None, document=stored)
+        changes.update(photo=None, document=stored, preview=None)
     return _apply_edit(world, msg, changes)
 
 

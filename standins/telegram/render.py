@@ -14,8 +14,12 @@ def numbered_buttons(msg: Message) -> list[tuple[int, str, str | None]]:
 def render_message(msg: Message, width: int = 72) -> str:
     """What the user sees: media marker, the plain text (entities dropped), numbered button rows."""
     lines: list[str] = []
-    if msg.kind == "photo":
+    if msg.kind == "photo" and msg.preview is not None:
+        lines.append(f"[photo {msg.preview.describe()}]")
+    elif msg.kind == "photo":
         lines.append(f"[photo {msg.photo if isinstance(msg.photo, str) else 'upload'}]")
+    elif msg.preview is not None:  # a link preview Telegram could build: shown with the text
+        lines.append(f"[preview {msg.preview.describe()}]")
     elif msg.document is not None:
         lines.append(f"[document {msg.document.filename}, {len(msg.document.data)} bytes]")
     elif msg.kind not in ("text", "photo", "document"):

@@ -12,6 +12,7 @@ from types import TracebackType
 from typing import Any
 
 import aiohttp
+import httpx
 from aiohttp import web
 
 from standins.telegram import updates as _updates  # noqa: F401  (registers getUpdates/setWebhook handlers)
@@ -20,7 +21,7 @@ from standins.telegram.http import dumps, json_reply, read_multipart_reply, read
 from standins.telegram.methods import HANDLERS, generic, scope_key
 from standins.telegram.spec import Spec, Upload
 from standins.telegram.state import Callback, CallRecord, Message
-from standins.telegram.users import SimUser
+from standins.telegram.users import WAIT_S, SimUser
 from standins.telegram.world import RateLimiter, World
 
 log = logging.getLogger(__name__)
@@ -33,9 +34,12 @@ class TelegramStandin:
     def __init__(
         self, token: str = "123456:TEST", spec_path: Path | str | None = None,
         clock: Callable[[], float] | None = None, host: str = "127.0.0.1", port: int = 0,
+        fetch: httpx.AsyncClient | None = None,
     ) -> None:
+        """`fetch`: the client Telegram-side fetches (link previews, photos by URL) go through; None = none."""
         self.spec = Spec.load(spec_path)
         self.world = World(token, clock)
+        self.world.fetch = fetch
         self.host, self.port = host, port
         self.webhook_retry = 0.2
         self._runner: web.AppRunner | None = None
@@ -48,6 +52,7 @@ class TelegramStandin:
         app = web.Application(client_max_size=MAX_UPLOAD)
         app.router.add_route("*", "/bot{token}/{method}", self._handle_api)
         app.router.add_get("/file/bot{token}/{path:.+}", self._handle_file)
+        app.router.add_get("/preview/{number:[0-9]+}", self._handle_preview)
         # handler_cancellation: a long poll whose client went away must stop waiting (else the next
         # poller would be answered 409 until it times out).
         self._runner = web.AppRunner(app, handler_cancellation=True, access_log=None, shutdown_timeout=2.0)
@@ -55,6 +60,7 @@ class TelegramStandin:
         site = web.TCPSite(self._runner, self.host, self.port)
         await site.start()
         self.port = self._runner.addresses[0][1]
+        self.world.base_url = self.base_url
         self._client = aiohttp.ClientSession()
         self._webhook_task = asyncio.create_task(self._webhook_loop())
         return self
@@ -156,7 +162,7 @@ class TelegramStandin:
         stored = self.world.files.get(file_id)
         return stored if isinstance(stored, Upload) else None
 
-    async def wait_idle(self, timeout: float = 5.0, quiet: float = 0.2) -> None:  # noqa: ASYNC109
+    async def wait_idle(self, timeout: float = WAIT_S, quiet: float = 0.2) -> None:  # noqa: ASYNC109
         """Until no update is pending, no call is in flight and nothing happened for `quiet` seconds."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
@@ -228,6 +234,13 @@ class TelegramStandin:
         if not isinstance(stored, Upload):
             return web.Response(status=404, text="Not Found")
         return web.Response(body=stored.data, content_type=stored.content_type)
+
+    async def _handle_preview(self, request: web.Request) -> web.Response:
+        """Media Telegram fetched for a preview or a photo URL, as it would show it (the console links here)."""
+        preview = self.world.preview_media(int(request.match_info["number"]))
+        if preview is None:
+            return web.Response(status=404, text="Not Found")
+        return web.Response(body=preview.data, content_type=preview.content_type)
 
     # webhook delivery ---------------------------------------------------------------
     async def _webhook_loop(self) -> None:

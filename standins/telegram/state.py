@@ -12,6 +12,23 @@ from standins.telegram.spec import Upload
 Button = tuple[str, str | None]
 
 
+@dataclass(frozen=True)
+class Preview:
+    """Media Telegram fetched from a URL the bot gave it (a link preview, a photo by URL), re-served by the
+    stand-in at `local_url` the way Telegram serves what it cached."""
+
+    url: str
+    content_type: str
+    data: bytes
+    local_url: str
+
+    def describe(self) -> str:
+        size = f"{len(self.data)} bytes"
+        if self.data[:8] == b"\x89PNG\r\n\x1a\n" and len(self.data) >= 24:
+            size = f"{int.from_bytes(self.data[16:20], 'big')}×{int.from_bytes(self.data[20:24], 'big')}"
+        return f"{self.content_type} {size} · {self.local_url}"
+
+
 @dataclass
 class Message:
     """One message in a chat, as it is now (edits overwrite, deletes flag)."""
@@ -27,6 +44,7 @@ class Message:
     caption: str | None = None
     caption_entities: list[dict[str, Any]] = field(default_factory=list)
     reply_markup: dict[str, Any] | None = None
+    link_preview: dict[str, Any] | None = None  # link_preview_options as sent (a card's avatar rides here)
     photo: str | Upload | None = None
     document: Upload | None = None
     file_id: str | None = None
@@ -35,6 +53,7 @@ class Message:
     deleted: bool = False
     edited: int = 0  # how many times it was edited
     edit_date: int | None = None
+    preview: Preview | None = None  # what Telegram fetched for link_preview_options.url or a photo URL
 
     @property
     def buttons(self) -> list[list[Button]]:

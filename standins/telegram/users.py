@@ -12,6 +12,10 @@ from standins.telegram.html import utf16_len
 from standins.telegram.state import Callback, ChatState, Message
 from standins.telegram.world import World
 
+# How long a wait gives the bot by default. A wait returns as soon as its condition holds, so this only
+# bounds a failure; it is generous because CI shares 2 cores and SQLite writers queue behind each other.
+WAIT_S = 30.0
+
 _callback_ids = itertools.count(1)
 
 
@@ -129,7 +133,7 @@ class SimUser:
         self.world.changed()
 
     # waiting without sleeps ------------------------------------------------------------
-    async def wait_for(self, predicate: Callable[..., Any], timeout: float = 5.0) -> Any:  # noqa: ASYNC109
+    async def wait_for(self, predicate: Callable[..., Any], timeout: float = WAIT_S) -> Any:  # noqa: ASYNC109
         """Re-check `predicate()` (or `predicate(user)`) on every change until truthy; returns its value."""
         wants_user = bool(inspect.signature(predicate).parameters)
         loop = asyncio.get_running_loop()
@@ -143,7 +147,7 @@ class SimUser:
                 raise TimeoutError(f"condition not met in {timeout}s; chat: {[m.text[:80] for m in self.chat]}")
             await self.world.pulse.wait(remaining)
 
-    async def next_message(self, timeout: float = 5.0) -> Message:  # noqa: ASYNC109
+    async def next_message(self, timeout: float = WAIT_S) -> Message:  # noqa: ASYNC109
         """The next new bot message after the last one returned here (edits are not new messages)."""
         def fresh() -> Message | None:
             return next((m for m in self.chat if m.message_id > self._cursor), None)
@@ -166,7 +170,7 @@ class SimUser:
             found = []
         return len(self.world.log), found
 
-    async def wait_answered(self, callback: Callback, timeout: float = 5.0) -> dict[str, Any]:  # noqa: ASYNC109
+    async def wait_answered(self, callback: Callback, timeout: float = WAIT_S) -> dict[str, Any]:  # noqa: ASYNC109
         """The bot's answerCallbackQuery params (text, show_alert) for a press."""
         await self.wait_for(lambda: callback.answered, timeout)
         return callback.answer or {}

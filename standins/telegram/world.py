@@ -9,9 +9,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import httpx
+
 from standins.telegram.errors import ApiError, bad_request, forbidden, too_many_requests
 from standins.telegram.spec import Upload
-from standins.telegram.state import Callback, CallRecord, ChatState, Message, Pulse, UpdateQueue
+from standins.telegram.state import Callback, CallRecord, ChatState, Message, Preview, Pulse, UpdateQueue
 
 COUNTED = ("send", "edit", "copy", "forward")  # method prefixes that count against flood limits
 NOT_COUNTED = ("sendchataction",)
@@ -79,9 +81,33 @@ class World:
         self.in_flight = 0  # API calls being handled now, long polls excluded (for wait_idle)
         self.last_activity = 0.0
         self._ids = itertools.count(1)
+        # Telegram fetches the URLs it is given for previews and photos itself, and caches what it got. With
+        # no client (tests) URLs are accepted and nothing is fetched.
+        self.fetch: httpx.AsyncClient | None = None
+        self.base_url = ""
+        self.previews: dict[str, Preview | None] = {}
 
     def now(self) -> int:
         return int(self.clock())
+
+    async def fetched(self, url: str) -> Preview | None:
+        """The image at `url` as Telegram would show it, or None (no fetch client, unreachable, not an image)."""
+        if self.fetch is None or not url.startswith(("http://", "https://")):
+            return None
+        if url not in self.previews:
+            preview = None
+            try:
+                resp = await self.fetch.get(url, timeout=5.0)
+            except httpx.HTTPError:
+                resp = None
+            kind = resp.headers.get("content-type", "").split(";")[0].strip() if resp is not None else ""
+            if resp is not None and resp.status_code == 200 and kind.startswith("image/"):
+                preview = Preview(url, kind, resp.content, f"{self.base_url}/preview/{len(self.previews) + 1}")
+            self.previews[url] = preview
+        return self.previews[url]
+
+    def preview_media(self, number: int) -> Preview | None:
+        return next((p for p in self.previews.values() if p and p.local_url.endswith(f"/preview/{number}")), None)
 
     def new_file_id(self, kind: str, value: Upload | str) -> str:
         file_id = f"{kind}-{next(self._ids)}"

@@ -14,8 +14,9 @@ import httpx
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from core import jobs
 from core.clients.instagram import PermissionDenied, RateLimited, TokenInvalid
-from core.clients.source import NotConnected, instagram_source
+from core.clients.source import UNREADABLE, NotConnected, TokenUnreadable, instagram_source
 from core.config import Settings
 from core.crypto import TokenCipher
 from core.db.models import Contact, ScoringItem, User
@@ -23,7 +24,6 @@ from core.db.repo import needs_scoring
 from core.services import tokens
 from core.services.sync import SyncResult, sync_user
 from core.timeutil import utcnow
-from workers.jobids import namespaced
 
 log = logging.getLogger(__name__)
 
@@ -43,24 +43,47 @@ def _http(ctx: dict[str, Any]) -> httpx.AsyncClient:
 
 
 async def sync_creator(ctx: dict[str, Any], user_id: int) -> dict[str, Any]:
+    """The job. A manual sync frees the creator's /sync slot when it ends, done or failed (not when cancelled:
+    arq runs a cancelled job again, and it is still in flight until then)."""
+    try:
+        outcome = await _sync_creator(ctx, user_id)
+    except Exception:
+        await _release(ctx, user_id)
+        raise
+    await _release(ctx, user_id)
+    return outcome
+
+
+async def _release(ctx: dict[str, Any], user_id: int) -> None:
+    if "job_id" not in ctx:
+        return
+    try:
+        await jobs.release_manual_sync(ctx["redis"], user_id, ctx["job_id"])
+    except Exception:  # noqa: BLE001 - the slot frees itself once arq no longer holds the job
+        log.exception("sync of user %s: could not free the /sync slot", user_id)
+
+
+async def _sync_creator(ctx: dict[str, Any], user_id: int) -> dict[str, Any]:
     clock = ctx.get("clock", utcnow)
     sessions: async_sessionmaker[AsyncSession] = ctx["sessions"]
     user = await _load(sessions, user_id)
     if user is None:
         return {"skipped": "gone"}
-    blocked = tokens.sync_blocked(user, clock())
+    blocked = tokens.sync_blocked(user, clock(), ctx["settings"].allowed_telegram_ids)
     if blocked is not None:
         return {"skipped": blocked}
-    if await _refresh_token(ctx, user) == "stopped":
-        return {"stopped": "expired"}
+    refreshed = await _refresh_token(ctx, user)
+    if refreshed in ("expired", "unreadable"):
+        return {"stopped": refreshed}
     try:
         async with instagram_source(user, ctx["settings"], _cipher(ctx), _http(ctx), sessions=sessions,
                                     now=clock()) as client:
             result = await sync_user(sessions, user_id, client, now=clock)
     except NotConnected as exc:
-        await tokens.stop_syncing(sessions, user_id, "expired", str(exc), clock())
-        await notify_reconnect(ctx, user_id)
-        return {"stopped": "not_connected"}
+        status = "unreadable" if isinstance(exc, TokenUnreadable) else "expired"
+        await tokens.stop_syncing(sessions, user_id, status, str(exc), clock())
+        await notify_reconnect(ctx, user_id, status)
+        return {"stopped": "unreadable" if status == "unreadable" else "not_connected"}
     if result.stopped_reason in STOP_REASONS:
         await notify_reconnect(ctx, user_id)
         return {"stopped": result.stopped_reason}
@@ -71,7 +94,8 @@ async def sync_creator(ctx: dict[str, Any], user_id: int) -> dict[str, Any]:
 
 
 async def _refresh_token(ctx: dict[str, Any], user: User) -> str:
-    """Refresh before expiry; an expired or revoked token stops syncing (and tells the creator once)."""
+    """Refresh before expiry; an expired or revoked token, or one no key opens, stops syncing (and tells the
+    creator once). Returns the refresh outcome; "expired" / "unreadable" mean syncing stopped."""
     settings: Settings = ctx["settings"]
     clock = ctx.get("clock", utcnow)
     if user.ig_source != "graph":
@@ -87,10 +111,11 @@ async def _refresh_token(ctx: dict[str, Any], user: User) -> str:
         return "throttled"
     else:
         detail = "Instagram token expired"
-    if outcome in ("expired", "no_token"):
-        await tokens.stop_syncing(ctx["sessions"], user.id, "expired", detail, clock())
-        await notify_reconnect(ctx, user.id)
-        return "stopped"
+    if outcome == "unreadable":
+        detail = UNREADABLE
+    if outcome in ("expired", "unreadable"):
+        await tokens.stop_syncing(ctx["sessions"], user.id, outcome, detail, clock())
+        await notify_reconnect(ctx, user.id, outcome)
     return outcome
 
 
@@ -109,9 +134,6 @@ async def rescore_changed(ctx: dict[str, Any], user_id: int, result: SyncResult)
     return await _start_or_wait(ctx, user_id, ids)
 
 
-RESCORE_RETRY_S = 15
-
-
 async def _start_or_wait(ctx: dict[str, Any], user_id: int, ids: list[int]) -> int:
     """start_run returns the creator's active run when there is one; contacts it does not still hold as
     pending would be missed, so look again once it had time to finish (needs_scoring re-checks)."""
@@ -124,10 +146,7 @@ async def _start_or_wait(ctx: dict[str, Any], user_id: int, ids: list[int]) -> i
                 ScoringItem.run_id == started.id, ScoringItem.status == "pending"))).scalars())
         missing = sorted(set(ids) - pending)
         if missing:
-            slot = int(ctx.get("clock", utcnow)().timestamp() // RESCORE_RETRY_S)
-            job_id = namespaced(ctx["redis"], f"rescore:{user_id}:{started.id}:{slot}")
-            await ctx["redis"].enqueue_job("rescore_contacts", user_id, missing, _job_id=job_id,
-                                           _defer_by=RESCORE_RETRY_S)
+            await jobs.enqueue_rescore(ctx["redis"], user_id, started.id, missing, ctx.get("clock", utcnow)())
     return int(started.id)
 
 
@@ -149,16 +168,15 @@ async def _to_rescore(sessions: async_sessionmaker[AsyncSession], user_id: int, 
         return list((await session.execute(stmt)).scalars())
 
 
-async def notify_reconnect(ctx: dict[str, Any], user_id: int) -> bool:
+async def notify_reconnect(ctx: dict[str, Any], user_id: int, reason: str = "expired") -> bool:
     """Tell the creator once (a flag claimed atomically in the database) how to reconnect Instagram."""
     chat_id = await tokens.claim_reconnect_notice(ctx["sessions"], user_id)
     if chat_id is None:
         return False
-    from bot import notify
-    from workers.jobs.alerts import bot_of, pacer_of
+    from workers.jobs.alerts import notifier_of
 
     try:
-        await notify.send_reconnect_notice(bot_of(ctx), pacer_of(ctx), chat_id)
+        await (await notifier_of(ctx)).reconnect_instagram(chat_id, reason)
     except Exception:
         await tokens.unclaim_reconnect_notice(ctx["sessions"], user_id)
         raise
