@@ -9,12 +9,13 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.app import App, polling
 from core.config import Settings, load_settings
-from core.db.models import ScoringRun
+from core.db.engine import transaction
+from core.db.models import ScoringRun, User
 from leadgram.wiring import runtime
 from standins.telegram import WAIT_S, Message, SimUser, TelegramStandin
 
@@ -57,8 +58,14 @@ async def no_run_in_progress(world: BotWorld, tries: int = 600) -> None:
 
 
 async def onboard_demo(world: BotWorld, user: SimUser, niche: str = "fitness coach") -> None:
-    """/start → niche → goal → demo; returns when the demo sync reported."""
+    """/start → niche → goal → demo; returns when the demo sync reported.
+
+    The creator gets no quiet hours: the default 22:00-08:00 (UTC) would hold the demo's hot-lead pushes
+    when CI runs at night, so a test would see a different story depending on the hour."""
     await world.say(user, "/start", "niche")
+    async with transaction(world.sessions) as session:
+        await session.execute(update(User).where(User.telegram_id == user.id)
+                              .values(quiet_start_hour=0, quiet_end_hour=0))
     await world.say(user, niche, "goal")
     prompt = await world.say(user, "sell my 12-week program", "connect Instagram")
     await user.press(prompt.message_id, "🎬 Try the demo account")
