@@ -12,8 +12,8 @@ from aiogram.filters.callback_data import CallbackData
 
 
 class ListCb(CallbackData, prefix="l"):
-    """A /contacts page: page number, filter (all|hot|high|unscored|tag|stage|spam|archived), sort
-    (last|score), t: the tag key (tag filter) or the stage key (stage filter)."""
+    """A /contacts page: page number, filter (all|hot|high|unscored|tag|stage|spam|archived|search), sort
+    (last|score), t: the tag key (tag filter), the stage key (stage filter) or the /find text's key (search)."""
 
     p: int = 1
     f: str = "all"
@@ -135,11 +135,18 @@ def tag_key(tag: str) -> str:
     return hashlib.blake2b(tag.encode(), digest_size=5).hexdigest()
 
 
+def literal_of(key: str) -> str | None:
+    """The text a literal key carries, as it came (callback data is user input: callers normalise it), or None
+    for a hashed key."""
+    return key[len(LITERAL):] if key.startswith(LITERAL) else None
+
+
 def literal_tag(key: str) -> str | None:
-    """The tag a literal key names (normalised: callback data is user input), or None for a hashed key."""
+    """The tag a literal key names (normalised), or None for a hashed key."""
     from core.rules import normalize_tag
 
-    return (normalize_tag(key[len(LITERAL):]) or None) if key.startswith(LITERAL) else None
+    raw = literal_of(key)
+    return (normalize_tag(raw) or None) if raw is not None else None
 
 
 def find_tag(key: str, tags: list[str]) -> str | None:

@@ -55,7 +55,19 @@ def _button(text: str, data: str) -> InlineKeyboardButton:
 
 
 def list_cb(page: int, query: ContactQuery) -> ListCb:
-    return ListCb(p=page, f=query.filter.value, s=query.sort.value, t=tag_key(query.tag) if query.tag else "")
+    return ListCb(p=page, f=query.filter.value, s=query.sort.value, t=subject_key(query))
+
+
+def subject_key(query: ContactQuery) -> str:
+    """What a list's buttons carry to name its subject (the tag, the stage, the /find text), so paging, sorting
+    and ⬅️ back from a card stay on that list."""
+    if query.filter is Filter.tag and query.tag:
+        return tag_key(query.tag)
+    if query.filter is Filter.stage and query.stage:
+        return query.stage
+    if query.filter is Filter.search and query.text:
+        return tag_key(query.text)  # itself when short; else a hash, matched against the latest /find
+    return ""
 
 
 def contact_cb(action: str, contact_id: int, back: ListCb, v: int = 0, tag: str = "") -> ContactCb:
@@ -63,7 +75,7 @@ def contact_cb(action: str, contact_id: int, back: ListCb, v: int = 0, tag: str 
 
 
 def back_of(cb: ContactCb) -> ListCb:
-    return ListCb(p=cb.p, f=cb.f, s=cb.s, t=cb.t if cb.f in (Filter.tag, Filter.stage) else "")
+    return ListCb(p=cb.p, f=cb.f, s=cb.s, t=cb.t if cb.f in (Filter.tag, Filter.stage, Filter.search) else "")
 
 
 def list_keyboard(page: Page, rows: Sequence[Row], query: ContactQuery,

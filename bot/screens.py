@@ -9,7 +9,7 @@ from aiogram.types import InlineKeyboardMarkup, LinkPreviewOptions
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import keyboards, rendering
-from bot.callbacks import ListCb, find_tag, literal_tag
+from bot.callbacks import ListCb, find_tag, literal_of, literal_tag
 from core.clients.instagram import MAX_TEXT_BYTES
 from core.db.models import Contact, Reply, User
 from core.db.repo import ContactQuery, Filter, Page, Sort
@@ -39,8 +39,8 @@ async def resolve_query(session: AsyncSession, user: User, cb: ListCb) -> Contac
     sort = Sort(cb.s) if cb.s in Sort.__members__ else Sort.last
     filt = Filter(cb.f) if cb.f in Filter.__members__ else Filter.all
     tag = None
-    if filt is Filter.search:
-        return search.query_for(user, sort)
+    if filt is Filter.search:  # a literal key is that search's own text; a hashed one can only be the latest
+        return search.query_for(user, sort, literal_of(cb.t))
     if filt is Filter.stage:
         stage = stages.key_of(user, cb.t)
         return contacts.query_for(user, filt if stage else Filter.all, sort, stage=stage)

@@ -72,7 +72,7 @@ async def test_find_by_name_username_tag_and_message(db_url, sessions, redis_url
         by_handle = await world.say(ann, f"/find @{someone.username}", "📇")
         assert someone.id in listed(by_handle)
 
-        # Paging stays in the results (the query is kept for the creator, not in the button).
+        # Paging stays in the results.
         common = await world.say(ann, "/find the", "📇")
         total = len(matching(texts, "the"))
         assert total > 10 and f"Contacts · {total} " in common.text and "page 1/" in str(common.buttons)
@@ -80,6 +80,14 @@ async def test_find_by_name_username_tag_and_message(db_url, sessions, redis_url
         await ann.wait_for(lambda: "page 2/" in str(ann.message(common.message_id).buttons))
         page2 = listed(ann.message(common.message_id))
         assert page2 and set(page2) <= matching(texts, "the")
+
+        # After a newer /find, the older results message still pages its own search ("the" rides in its buttons).
+        newer = await world.say(ann, "/find price", "📇")
+        assert f"Contacts · {len(matching(texts, 'price'))} " in newer.text
+        await ann.press(common.message_id, "‹")
+        await ann.wait_for(lambda: "page 1/" in str(ann.message(common.message_id).buttons))
+        assert listed(ann.message(common.message_id)) == listed(common)
+        assert f"Contacts · {total} " in ann.message(common.message_id).text
 
         # The 🔎 button asks by reply; a shelved lead is still found (search is how you jump to anyone).
         async with sessions() as s:
