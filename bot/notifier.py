@@ -187,11 +187,11 @@ class TelegramNotifier:
             raise RuntimeError("this notifier has no database sessions: cannot show a reminder's lead")
         async with self.sessions() as session:
             found = await reminders.push_subject(session, item)
-        if found is None:  # deleted meanwhile (the reminder went with it): nothing to show, the others still go
-            return 0
-        user, contact = found
-        screen = screens.reminder_push(user, contact, item.reminder_id, item.snoozes, human_agent=self.human_agent,
-                                       now=self.clock())
+            if found is None:  # deleted meanwhile (the reminder went with it): nothing to show, the others go
+                return 0
+            user, contact = found
+            screen = await screens.reminder_push(session, user, contact, item.reminder_id, item.snoozes,
+                                                 human_agent=self.human_agent, now=self.clock())
         return await self._send(chat_id, screen.text, screen.markup)
 
     async def aclose(self) -> None:

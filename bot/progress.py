@@ -118,11 +118,11 @@ class Watchers:
                 run = await scoring.get_run(session, user_id, run_id)
                 if run is None or run.status == "done":
                     found = await card_service.card_after_run(session, user_id, contact_id)
+                    screen = await screens.card(session, *found, back) if found is not None else None
                     break
         else:
             return
-        if found is not None:
-            screen = screens.card(*found, back)
+        if screen is not None:
             if not same(shown, screen.text, screen.markup):
                 await self._edit(shown.chat.id, shown.message_id, screen.text, screen.markup, screen.preview)
 

@@ -172,7 +172,8 @@ def _empty_hint(query: ContactQuery) -> str:
 
 
 def card_text(contact: Contact, now: datetime, hot_threshold: int, names: Mapping[str, str],
-              window: Window | None = None) -> str:
+              window: Window | None = None, reminder: tuple[datetime, bool] | None = None) -> str:
+    """`reminder`: the soonest open reminder, in the creator's time, and whether it is due."""
     # The @handle beside a display name; without a name the title already is the @handle.
     handle = f" · @{q(one_line(contact.username, 40))}" if contact.username and contact.name else ""
     emoji = sentiment_emoji(contact.sentiment, contact.lead_score, hot_threshold, contact.stage, contact.shelf)
@@ -183,6 +184,8 @@ def card_text(contact: Contact, now: datetime, hot_threshold: int, names: Mappin
         lines.append("⚠️ This looks like spam or a scam. 🚫 Spam moves it out of your list (nothing is sent).")
     lines.append(_score_line(contact, hot_threshold))
     lines.append(_stage_line(contact, names))
+    if reminder is not None:
+        lines.append(f"⏰ Reminder{' due' if reminder[1] else ''}: {when_text(reminder[0])} · /reminders")
     if contact.last_note:
         more = f" · {plural(contact.note_count, 'note')}" if contact.note_count > 1 else ""
         lines.append(f"📝 {ago(contact.last_note_at, now)}{more}: {q(one_line(contact.last_note, 160))}")

@@ -17,6 +17,7 @@ from core.rules import tag_fold
 from core.services import card as card_service
 from core.services import contacts, search, stages
 from core.services import notes as notes_service
+from core.services import reminders as reminders_service
 from core.services import tags as tags_service
 from core.services.reminders import PAGE as REMINDERS_PAGE
 from core.services.reminders import RemindersPage
@@ -74,10 +75,12 @@ class ReplyPolicy:
 POLICY = ReplyPolicy()
 
 
-def card(user: User, contact: Contact, back: ListCb, *, human_agent: bool | None = None,
-         now: datetime | None = None) -> Screen:
-    """`human_agent` defaults to the runtime's IG_HUMAN_AGENT; `now` is the bot's clock (tests inject one)."""
+async def card(session: AsyncSession, user: User, contact: Contact, back: ListCb, *, human_agent: bool | None = None,
+               now: datetime | None = None, reminder: bool = True) -> Screen:
+    """`human_agent` defaults to the runtime's IG_HUMAN_AGENT; `now` is the bot's clock (tests inject one);
+    `reminder`: show the lead's soonest open reminder (a reminder's own push does not repeat it)."""
     now = now or utcnow()
+    due = await reminders_service.next_open(session, user, contact.id) if reminder else None
     human_agent = POLICY.human_agent if human_agent is None else human_agent
     preview = NO_PREVIEW
     if contact.avatar_url and contact.avatar_url.startswith("https://"):
@@ -87,7 +90,8 @@ def card(user: User, contact: Contact, back: ListCb, *, human_agent: bool | None
         preview = LinkPreviewOptions(is_disabled=False, url=contact.avatar_url, prefer_small_media=True,
                                      show_above_text=True)
     names = stages.names_of(user)
-    text = rendering.card_text(contact, now, user.alert_threshold, names, reply_window(contact, now, human_agent))
+    text = rendering.card_text(contact, now, user.alert_threshold, names, reply_window(contact, now, human_agent),
+                               reminder=(reminders_service.local(user, due), due <= now) if due else None)
     return Screen(text, keyboards.card_keyboard(contact, back, names), preview)
 
 
@@ -167,9 +171,9 @@ def reminders(shown: RemindersPage) -> Screen:
                                                                                          shown.pages))
 
 
-def reminder_push(user: User, contact: Contact, reminder_id: int, snoozes: int, *, human_agent: bool | None = None,
-                  now: datetime | None = None) -> Screen:
+async def reminder_push(session: AsyncSession, user: User, contact: Contact, reminder_id: int, snoozes: int, *,
+                        human_agent: bool | None = None, now: datetime | None = None) -> Screen:
     """A due reminder: the lead's card (text and buttons) under a ⏰ line, with snooze and done on top."""
-    base = card(user, contact, ListCb(), human_agent=human_agent, now=now)
+    base = await card(session, user, contact, ListCb(), human_agent=human_agent, now=now, reminder=False)
     return Screen(rendering.reminder_push_text(contact, base.text, snoozes),
                   keyboards.reminder_push_keyboard(reminder_id, base.markup), NO_PREVIEW)

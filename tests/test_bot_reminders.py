@@ -67,6 +67,7 @@ async def test_set_push_snooze_done_and_list(db_url, sessions, redis_url, unique
         await ann.press(mid, "⏰ In 1 hour")
         await ann.wait_for(lambda: "I'll remind you" in ann.message(mid).text)
         assert "Wed 4 Jun, 15:00" in ann.message(mid).text  # 13:00 UTC, shown in Berlin time
+        assert "Reminder: Wed 4 Jun, 15:00" in ann.message(mid).text  # and the card itself says it
         [first] = await _reminders(world)
         assert (first.user_id, first.contact_id, first.status, first.due_at) == (uid, target, "pending",
                                                                                  NOW + timedelta(hours=1))
@@ -124,6 +125,10 @@ async def test_set_push_snooze_done_and_list(db_url, sessions, redis_url, unique
         await ann.press(listing.message_id, "✅ 1")
         await ann.wait_for(lambda: "No reminders" in ann.message(listing.message_id).text)
         assert [r.status for r in await _reminders(world)] == ["done", "done", "cancelled"]
+        # With none open, the card says no reminder.
+        card, _ = await _open_card(world, ann)
+        assert "Reminder" not in ann.message(card).text
+        await world.tg.wait_idle()  # the press is answered after the card is drawn
 
         assert world.tg.errors == [], [(e.method, e.error) for e in world.tg.errors]
         assert world.tg.unanswered_callbacks == []

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.db import repo
@@ -277,3 +277,27 @@ async def test_deleting_the_creators_data_deletes_their_reminders(sessions: Sess
     async with transaction(sessions) as s:  # a real account replacing the demo: its leads' reminders go too
         await account.clear_leads(s, other)
     assert await _statuses(sessions) == {}
+
+
+async def test_the_card_shows_the_soonest_open_reminder_of_that_lead_only(sessions: Sessions) -> None:
+    uid, (lead, other_lead) = await _creator(sessions, 7020, quiet_start_hour=0, quiet_end_hour=0)
+    stranger, (theirs, _) = await _creator(sessions, 7021, quiet_start_hour=0, quiet_end_hour=0)
+    async with sessions() as s:
+        user, them = await _user(s, uid), await _user(s, stranger)
+        assert await rem.next_open(s, user, lead) is None
+        later = await rem.set_reminder(s, user, lead, "fri 10:00", NOW, typed=True)
+        sooner = await rem.set_reminder(s, user, lead, "in 1 hour", NOW, typed=True)
+        assert isinstance(later, rem.ReminderSet) and isinstance(sooner, rem.ReminderSet)
+        assert isinstance(await rem.set_reminder(s, them, theirs, "in 10 min", NOW, typed=True), rem.ReminderSet)
+        assert isinstance(await rem.set_reminder(s, user, other_lead, "in 10 min", NOW, typed=True),
+                          rem.ReminderSet)
+        assert await rem.next_open(s, user, lead) == NOW + timedelta(hours=1)
+        assert await rem.next_open(s, user, theirs) is None  # another creator's lead: not mine to see
+        # Pushed (sent) is still open: the card keeps it until it is done.
+        async with transaction(sessions) as t:
+            await t.execute(update(Reminder).where(Reminder.id == sooner.reminder.id).values(status="sent"))
+        assert await rem.next_open(s, user, lead) == NOW + timedelta(hours=1)
+        assert isinstance(await rem.close(s, user, sooner.reminder.id, "done", NOW), rem.ReminderClosed)
+        assert await rem.next_open(s, user, lead) == later.due
+        assert isinstance(await rem.close(s, user, later.reminder.id, "cancelled", NOW), rem.ReminderClosed)
+        assert await rem.next_open(s, user, lead) is None

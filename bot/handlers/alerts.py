@@ -33,7 +33,8 @@ async def open_contact(callback: CallbackQuery, callback_data: AlertOpen, user: 
     if callback_data.what == "chat":
         screen = await screens.chat(session, user, contact, HOT_LIST, 1)
     else:
-        screen = screens.card(user, contact, HOT_LIST, human_agent=deps.settings.ig_human_agent, now=deps.clock())
+        screen = await screens.card(session, user, contact, HOT_LIST, human_agent=deps.settings.ig_human_agent,
+                                    now=deps.clock())
     await _send(callback, screen)
 
 

@@ -34,5 +34,5 @@ async def back(callback: CallbackQuery, callback_data: ContactCb, contact: Conta
     assert isinstance(result, back_to_ai.BackToAi)
     callback_answer.text = ("Back to AI: rescoring this lead now." if result.rescore
                             else "Back to AI: the AI's value is back.")
-    screen = screens.card(user, result.contact, back_of(callback_data))
+    screen = await screens.card(session, user, result.contact, back_of(callback_data))
     await show(callback, screen.text, screen.markup, screen.preview)

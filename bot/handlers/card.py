@@ -22,9 +22,10 @@ router.callback_query.middleware(OwnContactMiddleware())  # `contact` = the pres
 
 
 @router.callback_query(ContactCb.filter(F.a == "card"))
-async def card(callback: CallbackQuery, callback_data: ContactCb, contact: Contact, user: User, deps: Deps) -> None:
-    screen = screens.card(user, contact, back_of(callback_data), human_agent=deps.settings.ig_human_agent,
-                          now=deps.clock())
+async def card(callback: CallbackQuery, callback_data: ContactCb, contact: Contact, user: User,
+               session: AsyncSession, deps: Deps) -> None:
+    screen = await screens.card(session, user, contact, back_of(callback_data),
+                                human_agent=deps.settings.ig_human_agent, now=deps.clock())
     await show(callback, screen.text, screen.markup, screen.preview)
 
 

@@ -29,8 +29,9 @@ def _pick(keys: tuple[str, ...], index: int) -> str:
     return keys[index] if 0 <= index < len(keys) else ""  # callback data is user input: "" is refused in core
 
 
-def _card(user: User, contact: Contact, back: ListCb, deps: Deps) -> screens.Screen:
-    return screens.card(user, contact, back, human_agent=deps.settings.ig_human_agent, now=deps.clock())
+async def _card(session: AsyncSession, user: User, contact: Contact, back: ListCb, deps: Deps) -> screens.Screen:
+    return await screens.card(session, user, contact, back, human_agent=deps.settings.ig_human_agent,
+                              now=deps.clock())
 
 
 @router.callback_query(ContactCb.filter(F.a == "remind"))
@@ -47,7 +48,7 @@ async def preset(callback: CallbackQuery, callback_data: ContactCb, contact: Con
     if isinstance(result, ReminderRefused):
         callback_answer.text = rendering.REMINDER_REFUSED[result]
         return
-    card = _card(user, result.contact, back_of(callback_data), deps)
+    card = await _card(session, user, result.contact, back_of(callback_data), deps)
     await show(callback, rendering.with_card(rendering.reminder_set_text(result, user), card.text), card.markup,
                card.preview)
 
@@ -69,7 +70,7 @@ async def typed(message: Message, user: User, session: AsyncSession, deps: Deps)
     if isinstance(result, ReminderRefused):
         await message.answer(rendering.REMINDER_REFUSED[result])
         return
-    card = _card(user, result.contact, back_of(action), deps)
+    card = await _card(session, user, result.contact, back_of(action), deps)
     await message.answer(rendering.with_card(rendering.reminder_set_text(result, user), card.text),
                          reply_markup=card.markup, link_preview_options=card.preview)
 
@@ -99,6 +100,6 @@ async def act(callback: CallbackQuery, callback_data: ReminderCb, user: User, se
         screen = screens.reminders(await reminders.reminders_page(session, user, now, page))
         await show(callback, screen.text, screen.markup)
     elif result is not None and not isinstance(result, ReminderRefused):
-        card = _card(user, result.contact, ListCb(), deps)
+        card = await _card(session, user, result.contact, ListCb(), deps)
         await show(callback, rendering.with_card(rendering.reminder_outcome(result, user), card.text), card.markup,
                    card.preview)

@@ -41,8 +41,8 @@ async def set_score(callback: CallbackQuery, callback_data: ContactCb, contact: 
         callback_answer.text = REFUSED[result]
         return
     callback_answer.text = f"Score set to {result.score}"
-    screen = screens.card(user, result.contact, back_of(callback_data), human_agent=deps.settings.ig_human_agent,
-                          now=deps.clock())
+    screen = await screens.card(session, user, result.contact, back_of(callback_data),
+                                human_agent=deps.settings.ig_human_agent, now=deps.clock())
     await show(callback, screen.text, screen.markup, screen.preview)
 
 
@@ -68,7 +68,7 @@ async def typed_score(message: Message, user: User, session: AsyncSession, deps:
             await message.answer(rendering.score_prompt(contact, action), reply_markup=ASK)
         return
     # back to the filter, sort and page it came from
-    screen = screens.card(user, result.contact, back_of(action), human_agent=deps.settings.ig_human_agent,
-                          now=deps.clock())
+    screen = await screens.card(session, user, result.contact, back_of(action),
+                                human_agent=deps.settings.ig_human_agent, now=deps.clock())
     await message.answer(f"✅ Score set to <b>{result.score}</b>.\n\n{screen.text}", reply_markup=screen.markup,
                          link_preview_options=screen.preview)

@@ -34,5 +34,5 @@ async def move(callback: CallbackQuery, callback_data: ContactCb, contact: Conta
         callback_answer.text = rendering.NOT_FOUND
         return
     callback_answer.text = DONE[result.shelf] if result.shelf or result.previous else "Marked as not spam."
-    screen = screens.card(user, result.contact, back_of(callback_data))
+    screen = await screens.card(session, user, result.contact, back_of(callback_data))
     await show(callback, screen.text, screen.markup, screen.preview)

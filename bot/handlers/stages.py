@@ -38,7 +38,7 @@ async def set_stage(callback: CallbackQuery, callback_data: ContactCb, contact: 
         callback_answer.text = rendering.stage_refusal(result)
         return
     callback_answer.text = f"Stage: {result.name}"
-    screen = screens.card(user, result.contact, back_of(callback_data))
+    screen = await screens.card(session, user, result.contact, back_of(callback_data))
     await show(callback, screen.text, screen.markup, screen.preview)
 
 

@@ -329,6 +329,15 @@ async def close(session: AsyncSession, user: User, reminder_id: int, status: str
     return ReminderClosed(reminder, contact)
 
 
+async def next_open(session: AsyncSession, user: User, contact_id: int) -> datetime | None:
+    """The lead's soonest open reminder (UTC), shown on its card; None when there is none."""
+    stmt = (select(Reminder.due_at).where(Reminder.user_id == user.id, Reminder.contact_id == contact_id,
+                                          Reminder.status.in_(OPEN))
+            .order_by(Reminder.due_at).limit(1))
+    at = (await session.execute(stmt)).scalar_one_or_none()
+    return as_utc(at) if at is not None else None
+
+
 async def reminders_page(session: AsyncSession, user: User, now: datetime, page: int = 1,
                          size: int = PAGE) -> RemindersPage:
     """/reminders: what is open (due first, then the soonest), with the lead."""
