@@ -123,16 +123,31 @@ class AccountCb(CallbackData, prefix="acc"):
     a: str
 
 
+MAX_BYTES = 64  # Telegram's limit on callback data
 LITERAL = "="
-LITERAL_MAX_BYTES = 20  # keeps the longest ContactCb (all fields at their widest) within 64 bytes
+# A literal fits any ListCb; a ContactCb whose other fields are wide falls back to the hash (keyboards.contact_cb).
+LITERAL_MAX_BYTES = 20
 
 
 def tag_key(tag: str) -> str:
-    """How a tag travels in callback data: itself ("=vip") when short and plain, so a tag filter needs no
-    lookup; else a short stable hash (tags may be 24 emoji = 96 bytes, and ':' separates fields)."""
+    """How a tag (or a /find text) travels in callback data: itself ("=vip") when short and plain, so a tag
+    filter needs no lookup; else a short stable hash (tags may be 24 emoji = 96 bytes, ':' separates fields)."""
     if len(tag.encode()) <= LITERAL_MAX_BYTES and ":" not in tag:
         return LITERAL + tag
-    return hashlib.blake2b(tag.encode(), digest_size=5).hexdigest()
+    return hashed_key(tag)
+
+
+def hashed_key(text: str) -> str:
+    return hashlib.blake2b(text.encode(), digest_size=5).hexdigest()
+
+
+def packs(data: CallbackData) -> bool:
+    """Whether `data` fits Telegram's 64 bytes (aiogram raises on pack otherwise)."""
+    try:
+        data.pack()
+    except ValueError:
+        return False
+    return True
 
 
 def literal_of(key: str) -> str | None:
@@ -150,7 +165,8 @@ def literal_tag(key: str) -> str | None:
 
 
 def find_tag(key: str, tags: list[str]) -> str | None:
-    return next((tag for tag in tags if tag_key(tag) == key), None)
+    """The tag a key names, literal or hashed (a short tag is hashed where its literal would not fit)."""
+    return next((tag for tag in tags if key in (tag_key(tag), hashed_key(tag))), None)
 
 
 class AlertOpen(CallbackData, prefix="alert"):

@@ -24,6 +24,9 @@ from bot.callbacks import (
     StartCb,
     StatsCb,
     TagMenuCb,
+    hashed_key,
+    literal_of,
+    packs,
     tag_key,
 )
 from core.db.models import Contact, Note, Reply, SavedReply, User
@@ -70,8 +73,18 @@ def subject_key(query: ContactQuery) -> str:
     return ""
 
 
+def same_subject(key: str, query: ContactQuery) -> bool:
+    """Whether a button's key names the list `query` shows (as its literal or its hash)."""
+    literal = literal_of(subject_key(query))
+    return key == subject_key(query) or (literal is not None and key == hashed_key(literal))
+
+
 def contact_cb(action: str, contact_id: int, back: ListCb, v: int = 0, tag: str = "") -> ContactCb:
-    return ContactCb(a=action, id=contact_id, p=back.p, f=back.f, s=back.s, t=tag or back.t, v=v)
+    cb = ContactCb(a=action, id=contact_id, p=back.p, f=back.f, s=back.s, t=tag or back.t, v=v)
+    literal = literal_of(cb.t)
+    if literal is not None and not packs(cb):  # wide ids and a deep page: the literal's hash keeps it in 64 bytes
+        cb = cb.model_copy(update={"t": hashed_key(literal)})
+    return cb
 
 
 def back_of(cb: ContactCb) -> ListCb:

@@ -5,8 +5,8 @@ short enough to ride in the buttons; a longer one pages the latest search and th
 from __future__ import annotations
 
 from bot import screens
-from bot.callbacks import ContactCb, ListCb
-from bot.keyboards import back_of, subject_key
+from bot.callbacks import ContactCb, ListCb, find_tag, literal_of, packs, tag_key
+from bot.keyboards import back_of, contact_cb, list_cb, same_subject, subject_key
 from core.db import repo
 from core.db.engine import transaction
 from core.db.repo import ContactQuery, Filter
@@ -88,3 +88,32 @@ async def test_an_older_find_message_pages_its_own_search(db_url, sessions) -> N
         assert forged.filter is Filter.search and forged.text == "price"
         nothing = await screens.resolve_query(s, user, ListCb(f=Filter.search.value, t="=\u0301"))
         assert nothing.filter is Filter.all
+
+
+async def test_wide_card_buttons_fit_64_bytes_and_keep_the_subject(db_url, sessions) -> None:
+    """The widest card buttons (ids at their limit, a deep page) with a 20-byte tag or /find text: the text
+    travels as its hash instead of breaking the keyboard, and ⬅️ back still finds the list."""
+    me, _ = await seeded(sessions)
+    long_tag, long_find = "buying-intent-vip-20", "what is the price ok"
+    assert len(long_tag.encode()) == len(long_find.encode()) == 20
+    async with transaction(sessions) as s:
+        first = (await repo.list_contacts(s, me, 1, ContactQuery())).contacts[0].id
+        await repo.set_manual_tags(s, me, first, [long_tag])
+    async with sessions() as s:
+        user = await repo.get_user(s, 8801)
+        assert user is not None
+        found = await search.start_find(s, user, long_find)
+        assert isinstance(found, ContactQuery)
+        tagged = await screens.resolve_query(s, user, ListCb(f=Filter.tag.value, t=tag_key(long_tag)))
+        assert tagged.tag == long_tag
+        for query in (tagged, found):
+            back = list_cb(99999, query)
+            assert literal_of(back.t) is not None and packs(back)  # the list's own buttons keep the literal
+            for action in ("usesaved", "rescore", "stages"):
+                cb = contact_cb(action, repo.MAX_ID, back, v=repo.MAX_ID)
+                assert packs(cb), (action, query.filter)
+                again = await screens.resolve_query(s, user, back_of(ContactCb.unpack(cb.pack())))
+                assert (again.filter, again.tag, again.text) == (query.filter, query.tag, query.text)
+                assert same_subject(cb.t, again)
+            toggle = contact_cb("tog", repo.MAX_ID, back, tag=tag_key(long_tag))
+            assert packs(toggle) and find_tag(toggle.t, [long_tag, "other"]) == long_tag

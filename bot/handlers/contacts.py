@@ -86,7 +86,7 @@ async def page(callback: CallbackQuery, callback_data: ListCb, user: User, sessi
     query = await screens.resolve_query(session, user, callback_data)
     if callback_data.f == Filter.tag and query.tag is None:
         callback_answer.text = "That tag is no longer used: showing everyone."
-    elif callback_data.f == Filter.search and callback_data.t and keyboards.subject_key(query) != callback_data.t:
+    elif callback_data.f == Filter.search and callback_data.t and not keyboards.same_subject(callback_data.t, query):
         callback_answer.text = "That search was replaced by your newer /find: showing its results."
     screen = await screens.contacts_list(session, user, callback_data, query)
     shown = shown_page(callback)
